@@ -1,0 +1,2 @@
+export * from './key-index.js';
+export * from './memtable.js';
