@@ -61,8 +61,9 @@ export interface WalWriterOptions {
   /** File number for the first segment; later ones come from `allocateFileNumber`. */
   firstSegmentFile: number;
   allocateFileNumber: () => number;
-  /** Newest version already durable when the writer starts (the recovered version). */
+  /** Newest version already durable when the writer starts (the recovered version), and its timestamp. */
   startVersion: number;
+  startTimestamp: number;
   /** Versions up to here are durably reserved already. */
   reservedVersion: number;
   syncPolicy: SyncPolicy;
@@ -112,8 +113,11 @@ export class WalWriter {
   private drainWaiters: (() => void)[] = [];
   private failure: StrataError | undefined;
   private closed = false;
-  /** The version and timestamp of the newest commit in each finished segment, for checkpoints. */
-  lastTimestamp = 0;
+  /** Timestamp of the newest commit added, and of the newest written. */
+  private lastTimestamp = 0;
+  private writtenTimestamp = 0;
+  /** What the last rotation finished: the newest version and timestamp in the closed segments. */
+  private rotated: { version: number; timestamp: number; nextSegmentFile: number } | undefined;
 
   constructor(o: WalWriterOptions) {
     this.backend = o.backend;
@@ -126,6 +130,8 @@ export class WalWriter {
     this.written = o.startVersion;
     this.durable = o.startVersion;
     this.pendingVersion = o.startVersion;
+    this.lastTimestamp = o.startTimestamp;
+    this.writtenTimestamp = o.startTimestamp;
     this.reservedIssued = o.reservedVersion;
     this.reservedDurable = o.reservedVersion;
   }
@@ -253,14 +259,15 @@ export class WalWriter {
   async rotate(): Promise<{ version: number; timestamp: number; nextSegmentFile: number }> {
     this.rotateWanted = true;
     this.syncWanted = true;
-    const version = this.pendingVersion;
-    const timestamp = this.lastTimestamp;
     this.kick();
     while (this.rotateWanted) {
       await this.idle();
       this.throwIfFailed();
+      if (this.rotateWanted) this.kick();
     }
-    return { version, timestamp, nextSegmentFile: this.segmentFile };
+    const done = this.rotated;
+    assert(done !== undefined, 'rotation finished without a record');
+    return done;
   }
 
   /** Writes the clean-close record, syncs, and stops. */
@@ -332,6 +339,7 @@ export class WalWriter {
     const bytes = this.pendingBytes;
     const version = this.pendingVersion;
     const commits = this.pendingCommits;
+    const timestamp = this.lastTimestamp;
     this.pending = [];
     this.pendingBytes = 0;
     this.pendingCommits = 0;
@@ -340,6 +348,7 @@ export class WalWriter {
     await this.backend.append(this.segment, data);
     this.segmentBytes += bytes;
     this.written = version;
+    this.writtenTimestamp = timestamp;
     this.unsyncedCommits += commits;
     if (this.unsyncedCommits >= this.policy.commitsMax) this.syncWanted = true;
     if (this.segmentBytes >= this.segmentBytesTarget) this.rotateWanted = true;
@@ -379,7 +388,9 @@ export class WalWriter {
       if (this.segmentStarted) await this.syncSegment();
     }
     if (this.pendingBytes > 0 || this.written > this.durable) return;
+    const finished = { version: this.written, timestamp: this.writtenTimestamp };
     this.segmentFile = this.allocateFileNumber();
+    this.rotated = { ...finished, nextSegmentFile: this.segmentFile };
     this.segment = walSegmentName(this.segmentFile);
     this.segmentStarted = false;
     this.segmentBytes = 0;

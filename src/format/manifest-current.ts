@@ -56,7 +56,7 @@ export function decodeManifestCurrent(bytes: Uint8Array): ManifestRead {
     reservedVersion: getU64(view, 48),
   };
   if (Object.values(m).some((v) => v < 0)) return { ok: false, reason: 'field out of range' };
-  if (m.walStartFile < 1 || m.nextFileNumber <= m.walStartFile || m.nextFileNumber <= m.snapshotFile) {
+  if (m.walStartFile < 1 || m.nextFileNumber < m.walStartFile || m.nextFileNumber <= m.snapshotFile) {
     return { ok: false, reason: 'inconsistent file numbers' };
   }
   if ((m.snapshotFile === 0) !== (m.snapshotVersion === 0))

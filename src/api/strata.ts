@@ -1,0 +1,180 @@
+/**
+ * The public TypeScript API: `Strata` and `Branch`. Names follow docs/API (the contract in
+ * shared/API.md); every method validates its input at this boundary.
+ */
+
+import type { Backend } from '../backend/index.js';
+import { type Clock, invalidArgument, type Scheduler, StrataError } from '../base/index.js';
+import { Kv } from '../engine/index.js';
+import {
+  type Durability,
+  MAIN_BRANCH_ID,
+  type ReadPoint,
+  type RecoveryReport,
+  Storage,
+  type StorageStats,
+} from '../storage/index.js';
+import { currentPlatform } from './platform.js';
+
+/** A point in history: a version number, `{ version }`, or `{ timestamp }` (ms since the epoch). */
+export type AsOf = number | { version: number } | { timestamp: number };
+
+export interface OpenOptions {
+  /** 'buffered' (default), 'strict' or 'ephemeral'. See docs/durability.md. */
+  durability?: Durability;
+  /** What to do when a synced region is damaged: 'fail' (default) or 'quarantine' (open degraded). */
+  onCorruption?: 'fail' | 'quarantine';
+  /** Time source for commit timestamps (tests and simulation). */
+  clock?: Clock;
+  /** Runs background work such as the periodic sync (tests and simulation). */
+  scheduler?: Scheduler;
+  /** A storage backend to use instead of the platform's file system one. */
+  backend?: Backend;
+  /** Take a checkpoint once this many bytes of log have accumulated (default 256 MiB). */
+  checkpointWalBytes?: number;
+  /** Rotate log segments at about this size (default 64 MiB). */
+  walSegmentBytes?: number;
+}
+
+const DURABILITIES: readonly Durability[] = ['strict', 'buffered', 'ephemeral'];
+
+function checkOptions(options: unknown): OpenOptions {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null) throw invalidArgument('options must be an object');
+  const o = options as OpenOptions;
+  if (o.durability !== undefined && !DURABILITIES.includes(o.durability)) {
+    throw invalidArgument(
+      `durability must be one of ${DURABILITIES.join(', ')}; got ${String(o.durability)}`,
+    );
+  }
+  if (o.onCorruption !== undefined && o.onCorruption !== 'fail' && o.onCorruption !== 'quarantine') {
+    throw invalidArgument(`onCorruption must be 'fail' or 'quarantine'; got ${String(o.onCorruption)}`);
+  }
+  for (const k of ['checkpointWalBytes', 'walSegmentBytes'] as const) {
+    const v = o[k];
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 4096))
+      throw invalidArgument(`${k} must be an integer of at least 4096`);
+  }
+  return o;
+}
+
+function toReadPoint(at: AsOf): ReadPoint {
+  if (typeof at === 'number') return { version: at };
+  if (typeof at === 'object' && at !== null) {
+    if ('version' in at && typeof at.version === 'number') return { version: at.version };
+    if ('timestamp' in at && typeof at.timestamp === 'number') return { timestamp: at.timestamp };
+  }
+  throw invalidArgument('as-of must be a version number, { version } or { timestamp }');
+}
+
+/** One branch of the database; its primitives read and write that branch. */
+export class Branch {
+  /** Key-value pairs. */
+  readonly kv: Kv;
+
+  /** @internal */
+  constructor(
+    private readonly storage: Storage,
+    readonly name: string,
+    private readonly branchId: number,
+    readonly space: string,
+    asOf?: ReadPoint,
+  ) {
+    this.kv = new Kv(storage, storage.keyspace(branchId, space), asOf);
+  }
+
+  /** A read-only view of this branch as of a past version or timestamp. */
+  at(point: AsOf): Branch {
+    const p = toReadPoint(point);
+    this.storage.resolve(p); // Validates now, so a bad point fails here rather than on first read.
+    return new Branch(this.storage, this.name, this.branchId, this.space, p);
+  }
+}
+
+/** An open database. */
+export class Strata {
+  private constructor(private readonly storage: Storage) {}
+
+  /**
+   * Opens the database in `path` (a folder, created when missing), recovering whatever the last
+   * session left. Rejects with `busy` when another process has it open, and with `corruption`
+   * when a synced region is damaged (unless `onCorruption: 'quarantine'`).
+   */
+  static async open(path: string, options?: OpenOptions): Promise<Strata> {
+    if (typeof path !== 'string' || path.length === 0)
+      throw invalidArgument('path must be a non-empty string');
+    const o = checkOptions(options);
+    const durability = o.durability ?? 'buffered';
+    const platform = currentPlatform();
+    const clock = o.clock ?? platform?.clock;
+    const scheduler = o.scheduler ?? platform?.scheduler;
+    if (clock === undefined || scheduler === undefined) {
+      throw new StrataError(
+        'invalid_argument',
+        'no platform is installed: import Strata from the package root, or pass clock and scheduler',
+      );
+    }
+    let backend = o.backend;
+    if (backend === undefined && durability !== 'ephemeral') {
+      if (platform === undefined)
+        throw invalidArgument('no platform backend is installed; pass options.backend');
+      backend = await platform.openBackend(path);
+    }
+    const storage = await Storage.open({
+      durability,
+      clock,
+      scheduler,
+      ...(backend === undefined ? {} : { backend }),
+      ...(o.onCorruption === undefined ? {} : { onCorruption: o.onCorruption }),
+      ...(o.checkpointWalBytes === undefined ? {} : { checkpointWalBytes: o.checkpointWalBytes }),
+      ...(o.walSegmentBytes === undefined ? {} : { segmentBytesTarget: o.walSegmentBytes }),
+    });
+    return new Strata(storage);
+  }
+
+  /** An in-memory database: nothing touches disk, everything is gone when it closes. */
+  static async cache(options?: Pick<OpenOptions, 'clock' | 'scheduler'>): Promise<Strata> {
+    return Strata.open(':memory:', { ...checkOptions(options), durability: 'ephemeral' });
+  }
+
+  /** The branch named `name`. This release has one branch, `main`. */
+  branch(name = 'main'): Branch {
+    if (name !== 'main')
+      throw new StrataError('not_found', `no branch named '${String(name)}' (this release has only 'main')`);
+    return new Branch(this.storage, 'main', MAIN_BRANCH_ID, 'default');
+  }
+
+  /** Newest visible version. */
+  get version(): number {
+    return this.storage.version;
+  }
+
+  /** Newest version known durable (always 0 for an in-memory database). */
+  get durableVersion(): number {
+    return this.storage.durableVersion;
+  }
+
+  /** What opening found. */
+  get recovery(): RecoveryReport {
+    return this.storage.recovery;
+  }
+
+  /** Makes everything committed so far durable. */
+  sync(): Promise<void> {
+    return this.storage.sync();
+  }
+
+  /** Takes a checkpoint now (bounds recovery time, lets old log be deleted). */
+  compact(): Promise<void> {
+    return this.storage.checkpoint();
+  }
+
+  stats(): StorageStats {
+    return this.storage.stats();
+  }
+
+  /** Syncs and closes. Further calls reject with `closed`. */
+  close(): Promise<void> {
+    return this.storage.close();
+  }
+}

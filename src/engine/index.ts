@@ -1,0 +1,2 @@
+export * from './kv.js';
+export * from './value-codec.js';

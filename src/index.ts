@@ -1,0 +1,11 @@
+/**
+ * Strata: an embedded, branch-aware, versioned database for agent state.
+ * This is the Node.js entry; it installs the Node platform (file system, clock, timers).
+ */
+import './node.js';
+
+export { type AsOf, Branch, type OpenOptions, Strata } from './api/index.js';
+export type { Clock, Committed, ErrorCode, Random, Scheduler } from './base/index.js';
+export { ERROR_CODES, isStrataError, StrataError } from './base/index.js';
+export type { Commit, HistoryEntry, ListOptions, PutOptions, Value, VersionedValue } from './engine/index.js';
+export type { Durability, RecoveryReport, StorageStats } from './storage/index.js';

@@ -1,0 +1,24 @@
+/**
+ * The Node.js platform: the file-system backend, wall-clock time and timers.
+ */
+
+import { installPlatform, type Platform } from './api/index.js';
+import { NodeBackend } from './backend/node/node-backend.js';
+import type { Scheduled, Scheduler } from './base/index.js';
+
+/** setTimeout-based scheduling; timers are unref'd so background work never keeps a process alive. */
+export const nodeScheduler: Scheduler = {
+  after(delayMs: number, fn: () => void): Scheduled {
+    const t = setTimeout(fn, delayMs);
+    t.unref();
+    return { cancel: () => clearTimeout(t) };
+  },
+};
+
+export const nodePlatform: Platform = {
+  openBackend: (root) => NodeBackend.open(root),
+  clock: { now: () => Date.now() },
+  scheduler: nodeScheduler,
+};
+
+installPlatform(nodePlatform);
