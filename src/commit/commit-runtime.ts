@@ -209,8 +209,8 @@ export class CommitRuntime {
     }
     assert(ops.length > 0, 'empty commit');
     const version = this.issued + 1;
-    const now = this.clock.now();
-    const timestamp = now > this.lastTimestamp ? now : this.lastTimestamp;
+    // Timestamps never go backwards, even when the wall clock does.
+    const timestamp = Math.max(this.clock.now(), this.lastTimestamp);
     this.issued = version;
     this.lastTimestamp = timestamp;
     this.memtable.apply(version, timestamp, ops);
