@@ -115,12 +115,14 @@ export class Strata {
       );
     }
     let backend = o.backend;
+    let ownsBackend = false;
     if (backend === undefined && durability !== 'ephemeral') {
       if (platform === undefined)
         throw invalidArgument('no platform backend is installed; pass options.backend');
       backend = await platform.openBackend(path);
+      ownsBackend = true;
     }
-    const storage = await Storage.open({
+    const opening = Storage.open({
       durability,
       clock,
       scheduler,
@@ -129,7 +131,13 @@ export class Strata {
       ...(o.checkpointWalBytes === undefined ? {} : { checkpointWalBytes: o.checkpointWalBytes }),
       ...(o.walSegmentBytes === undefined ? {} : { segmentBytesTarget: o.walSegmentBytes }),
     });
-    return new Strata(storage);
+    try {
+      return new Strata(await opening);
+    } catch (error) {
+      // A failed open (busy, corruption, I/O) must not leave the files it opened behind.
+      if (ownsBackend) await backend?.close().catch(() => undefined);
+      throw error;
+    }
   }
 
   /** An in-memory database: nothing touches disk, everything is gone when it closes. */

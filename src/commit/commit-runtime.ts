@@ -209,8 +209,11 @@ export class CommitRuntime {
     }
     assert(ops.length > 0, 'empty commit');
     const version = this.issued + 1;
-    // Timestamps never go backwards, even when the wall clock does.
-    const timestamp = Math.max(this.clock.now(), this.lastTimestamp);
+    // Timestamps never go backwards, even when the wall clock does; a clock that returns
+    // something other than a number (NaN) is ignored the same way.
+    const now = this.clock.now();
+    // biome-ignore lint/complexity/useMathMinMax: Math.max would let a NaN through.
+    const timestamp = now > this.lastTimestamp ? now : this.lastTimestamp;
     this.issued = version;
     this.lastTimestamp = timestamp;
     this.memtable.apply(version, timestamp, ops);
@@ -254,8 +257,13 @@ export class CommitRuntime {
    * publishes a manifest naming both, and only then deletes the WAL and snapshot it supersedes.
    */
   checkpoint(): Promise<void> {
+    // Checked before joining a checkpoint in flight: after a failure nothing reports success.
+    try {
+      this.checkWritable();
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (this.checkpointing !== undefined) return this.checkpointing;
-    this.checkWritable();
     if (this.writer === undefined) return Promise.resolve();
     this.checkpointing = this.runCheckpoint().finally(() => {
       this.checkpointing = undefined;
@@ -316,13 +324,28 @@ export class CommitRuntime {
   async close(): Promise<void> {
     if (this.lifecycle === 'closed' || this.lifecycle === 'closing') return;
     this.lifecycle = 'closing';
+    let lost: StrataError | undefined;
     try {
       if (this.checkpointing !== undefined) await this.checkpointing.catch(() => undefined);
-      if (this.writer !== undefined) await this.writer.close();
+      const writer = this.writer;
+      if (writer !== undefined) {
+        await writer.close(this.issued);
+        // Close promises that every acknowledged commit is durable; when the log failed first,
+        // it still releases everything but must not report success.
+        const failure = writer.error;
+        if (failure !== undefined && writer.durableVersion < this.visible) {
+          lost = new StrataError(
+            failure.code,
+            `the database closed, but versions ${writer.durableVersion + 1}..${this.visible} were acknowledged and may not be durable (${failure.message}); reopen it to see what was kept`,
+            { cause: failure },
+          );
+        }
+      }
     } finally {
       this.lifecycle = 'closed';
       await this.lock?.release().catch(() => undefined);
       await this.backend?.close().catch(() => undefined);
     }
+    if (lost !== undefined) throw lost;
   }
 }

@@ -123,6 +123,10 @@ export async function recover(backend: Backend, policy: CorruptionPolicy): Promi
     const decoded = decodeManifestCurrent(currentBytes);
     if (!decoded.ok) throw corruptionError(new Corruption(MANIFEST_CURRENT, 0, decoded.reason));
     manifest = decoded.manifest;
+    // A publish whose directory sync failed leaves the new manifest readable but its name not
+    // durable. Recovery is about to act on it (and delete what the old one named), so it makes
+    // the name durable first.
+    await backend.sync(MANIFEST_CURRENT);
   }
 
   let lastVersion = 0;
@@ -187,6 +191,10 @@ export async function recover(backend: Backend, policy: CorruptionPolicy): Promi
           i,
         );
       }
+      // A writer writes nothing after its close record, so a segment after one was begun by a
+      // later session; until that session's own close record, it did not close cleanly (its
+      // commits may have been seen and lost, above versions a close record says were last).
+      cleanClose = false;
       let off = WAL_HEADER_BYTES;
       while (off < bytes.length) {
         const f = readFrame(bytes, off);
@@ -206,6 +214,9 @@ export async function recover(backend: Backend, policy: CorruptionPolicy): Promi
           } else if (rec.type === 'reserve') {
             reservedVersion = Math.max(reservedVersion, rec.reservedVersion);
           } else {
+            // The close record carries the highest version the session issued, which can be
+            // above its last commit when that session started above a reservation.
+            reservedVersion = Math.max(reservedVersion, rec.lastVersion);
             cleanClose = rec.lastVersion === lastVersion;
           }
           off = f.end;
@@ -233,6 +244,16 @@ export async function recover(backend: Backend, policy: CorruptionPolicy): Promi
     } catch (error) {
       if (!(error instanceof Corruption)) throw error;
       if (policy !== 'quarantine' || error.segmentIndex === undefined) throw corruptionError(error);
+      // Versions in the log set aside were issued, and may have been seen: new commits must
+      // start above them. Recorded in manifest/current before the log moves, since later
+      // recoveries no longer read it.
+      const issued = await highestVersionFrom(backend, segments, error.segmentIndex);
+      if (issued > reservedVersion) {
+        reservedVersion = issued;
+        manifest = { ...manifest, reservedVersion };
+        await backend.publish(MANIFEST_CURRENT, encodeManifestCurrent(manifest));
+        notes.push(`versions up to ${issued} were issued in the log set aside; new commits start above them`);
+      }
       await quarantineFrom(backend, segments, error, quarantined.length, notes);
       health = 'degraded';
       cleanClose = false;
@@ -241,12 +262,19 @@ export async function recover(backend: Backend, policy: CorruptionPolicy): Promi
   }
 
   // What was replayed may so far sit only in the OS cache (the crash was of the process, not
-  // the machine): sync it before calling it durable, or a later power loss could open a gap.
+  // the machine): make it durable before calling it durable, or a later power loss could open a
+  // gap. Syncing is not enough: if the previous process's fsync of this segment failed, the
+  // kernel may have dropped the data while reads still return it, and a second fsync succeeds
+  // without writing it (see backend.ts). So the newest segment, the only one that can hold
+  // unsynced data (each is synced before its successor exists), is rewritten, atomically.
   const live = (await backend.list(WAL_PREFIX)).filter(
     (n) => (parseWalSegmentName(n) ?? 0) >= manifest.walStartFile,
   );
   const newest = live[live.length - 1];
-  if (newest !== undefined) await backend.sync(newest);
+  if (newest !== undefined) {
+    const replayed = await backend.read(newest);
+    if (replayed !== undefined) await backend.publish(newest, replayed);
+  }
 
   if (replayedCommits > 0 || lastVersion > snapshotVersion) {
     notes.push(
@@ -291,6 +319,38 @@ function findDurableClaim(
   return undefined;
 }
 
+/**
+ * The highest version any readable part of segments[from..] mentions: segment headers, and every
+ * record that still verifies, found by scanning past damaged bytes.
+ */
+async function highestVersionFrom(
+  backend: Backend,
+  segments: readonly number[],
+  from: number,
+): Promise<number> {
+  let highest = 0;
+  for (let j = from; j < segments.length; j++) {
+    const bytes = await backend.read(walSegmentName(segments[j]!));
+    if (bytes === undefined) continue;
+    const header = decodeWalSegmentHeader(bytes);
+    if (header.ok) highest = Math.max(highest, header.header.previousVersion);
+    let p = header.ok ? WAL_HEADER_BYTES : 0;
+    while (p < bytes.length) {
+      const f = readFrame(bytes, p);
+      const rec = f.kind === 'ok' ? decodeWalRecord(bytes, f.start, f.end) : undefined;
+      if (f.kind !== 'ok' || rec === undefined) {
+        p++;
+        continue;
+      }
+      const v =
+        rec.type === 'commit' ? rec.version : rec.type === 'reserve' ? rec.reservedVersion : rec.lastVersion;
+      highest = Math.max(highest, v, rec.durable);
+      p = f.end;
+    }
+  }
+  return highest;
+}
+
 async function quarantineFrom(
   backend: Backend,
   segments: readonly number[],
@@ -303,10 +363,15 @@ async function quarantineFrom(
     const name = walSegmentName(segments[j]!);
     const target = quarantineName(name, attempt);
     const bytes = j === index ? await backend.read(name) : undefined;
-    await backend.rename(name, target);
     if (j === index && bytes !== undefined && c.offset >= WAL_HEADER_BYTES) {
-      // Keep the valid prefix as the segment, so the versions before the damage stay readable.
+      // Keep the valid prefix as the segment, so the versions before the damage stay readable:
+      // a durable copy goes aside first, then the prefix replaces the segment atomically, so a
+      // crash in between never leaves the segment missing (which would lose its valid prefix).
+      await backend.write(target, bytes);
+      await backend.sync(target);
       await backend.publish(name, bytes.subarray(0, c.offset));
+    } else {
+      await backend.rename(name, target);
     }
     notes.push(
       `set ${name} aside as ${target}${j === index ? ` (damaged at byte ${c.offset}: ${c.reason})` : ''}`,

@@ -100,6 +100,11 @@ export class WalWriter {
   /** Newest version known synced. */
   private durable: number;
   private unsyncedCommits = 0;
+  /**
+   * Bytes were appended to the current segment since its last sync. Markers (reserve, close)
+   * and headers carry no new version, so the version watermarks alone would never sync them.
+   */
+  private dirty = false;
 
   /** Highest reservation encoded, and highest known durable. */
   private reservedIssued: number;
@@ -270,8 +275,13 @@ export class WalWriter {
     return done;
   }
 
-  /** Writes the clean-close record, syncs, and stops. */
-  async close(): Promise<void> {
+  /**
+   * Writes the clean-close record, syncs, and stops. `issuedVersion` is the highest version the
+   * session issued or started above (after an unclean end, the session's versions begin above a
+   * reservation even when it commits nothing); the record carries it so that the next session
+   * never starts below a version that may have been seen.
+   */
+  async close(issuedVersion = 0): Promise<void> {
     if (this.closed) return;
     if (this.failure === undefined) {
       const at = this.frameSpace(MARKER_PAYLOAD_BYTES);
@@ -280,11 +290,20 @@ export class WalWriter {
         at + FRAME_HEADER_BYTES,
         RECORD_CLOSE,
         this.durable,
-        this.pendingVersion,
+        Math.max(this.pendingVersion, issuedVersion),
       );
       this.sealPending(at, MARKER_PAYLOAD_BYTES, this.pendingVersion, 0);
       try {
         await this.sync();
+        // The close record has no version of its own: sync until it is durable too.
+        while (
+          this.failure === undefined &&
+          (this.pendingBytes > 0 || this.dirty || this.draining !== undefined)
+        ) {
+          this.syncWanted = true;
+          this.kick();
+          await this.idle();
+        }
       } catch {
         // The failure is recorded; close still releases everything.
       }
@@ -314,7 +333,7 @@ export class WalWriter {
   }
 
   private wantsSync(): boolean {
-    return this.syncWanted && this.written > this.durable;
+    return this.syncWanted && (this.written > this.durable || this.dirty);
   }
 
   private async drain(): Promise<void> {
@@ -346,6 +365,7 @@ export class WalWriter {
     if (!this.segmentStarted) await this.beginSegment();
     const data = chunks.length === 1 ? chunks[0]! : concat(chunks, bytes);
     await this.backend.append(this.segment, data);
+    this.dirty = true;
     this.segmentBytes += bytes;
     this.written = version;
     this.writtenTimestamp = timestamp;
@@ -359,6 +379,7 @@ export class WalWriter {
   private async beginSegment(): Promise<void> {
     const header = encodeWalSegmentHeader({ fileNumber: this.segmentFile, previousVersion: this.written });
     await this.backend.append(this.segment, header);
+    this.dirty = true;
     this.segmentBytes = header.length;
     this.segmentStarted = true;
   }
@@ -370,6 +391,7 @@ export class WalWriter {
     const version = this.written;
     const reserved = this.reservedIssued;
     await this.backend.sync(this.segment);
+    this.dirty = false;
     this.durable = version;
     this.reservedDurable = Math.max(this.reservedDurable, reserved);
     this.unsyncedCommits = 0;
@@ -384,10 +406,8 @@ export class WalWriter {
 
   private async startNextSegment(): Promise<void> {
     // The finished segment must be completely durable before its successor exists.
-    if (this.written > this.durable || !this.segmentStarted) {
-      if (this.segmentStarted) await this.syncSegment();
-    }
-    if (this.pendingBytes > 0 || this.written > this.durable) return;
+    if (this.segmentStarted && (this.written > this.durable || this.dirty)) await this.syncSegment();
+    if (this.pendingBytes > 0 || this.written > this.durable || this.dirty) return;
     const finished = { version: this.written, timestamp: this.writtenTimestamp };
     this.segmentFile = this.allocateFileNumber();
     this.rotated = { ...finished, nextSegmentFile: this.segmentFile };
@@ -436,6 +456,7 @@ export class WalWriter {
   async startSegment(): Promise<void> {
     if (!this.segmentStarted) await this.beginSegment();
     await this.backend.sync(this.segment);
+    this.dirty = false;
   }
 }
 

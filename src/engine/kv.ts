@@ -132,7 +132,9 @@ export class Kv {
       this.checkWrite();
       const k = this.storageKey(key);
       const ifVersion = checkIfVersion(options);
-      if (this.storage.headVersion(k) === undefined && ifVersion === undefined) {
+      // Nothing to delete. With `ifVersion: null` ("must not exist") the condition holds, so this
+      // is the same no-op; a numeric ifVersion must still conflict, which commit's check reports.
+      if (this.storage.headVersion(k) === undefined && (ifVersion === undefined || ifVersion === null)) {
         const now = this.storage.getv(k);
         return Promise.resolve({
           version: this.storage.version,
@@ -185,11 +187,23 @@ export class Kv {
     return this.storage.history(this.storageKey(key), this.at).map((v) => toHistory(v, key));
   }
 
-  /** Live keys with their values, in key order (or reversed); a range is [start, end). */
-  *list(options: ListOptions = {}): Generator<[string, Value]> {
+  /**
+   * Live keys with their values, in key order (or reversed); a range is [start, end). Options
+   * and the read point are checked when list is called, not on the first step of the iteration,
+   * so bad input throws `invalid_argument` (or `closed`) right here.
+   */
+  list(options: ListOptions = {}): Generator<[string, Value]> {
+    if (typeof options !== 'object' || options === null)
+      throw invalidArgument('list options must be an object');
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
-    if (typeof limit !== 'number' || Number.isNaN(limit) || limit < 0)
-      throw invalidArgument('limit must be a non-negative number');
+    if (
+      typeof limit !== 'number' ||
+      !(Number.isSafeInteger(limit) || limit === Number.POSITIVE_INFINITY) ||
+      limit < 0
+    )
+      throw invalidArgument('limit must be a non-negative integer');
+    const reverse = options.reverse ?? false;
+    if (typeof reverse !== 'boolean') throw invalidArgument('reverse must be a boolean');
     let start = this.base;
     // No UTF-8 byte is 0xff, so base + 0xff bounds every key of this keyspace.
     let end = `${this.base}\xff`;
@@ -206,12 +220,22 @@ export class Kv {
       const e = this.storageKey(options.end, 'end');
       if (e < end) end = e;
     }
+    this.storage.resolve(this.at);
+    return this.listRange(start, end, reverse, limit);
+  }
+
+  private *listRange(
+    start: string,
+    end: string,
+    reverse: boolean,
+    limit: number,
+  ): Generator<[string, Value]> {
     if (limit === 0 || start >= end) return;
     let n = 0;
     const scan = this.storage.scan({
       start,
       end,
-      reverse: options.reverse ?? false,
+      reverse,
       ...(this.at === undefined ? {} : { at: this.at }),
     });
     for (const [k, v] of scan) {

@@ -4,6 +4,7 @@
  * order is kept.
  *
  *   null 0x00 | false 0x01 | true 0x02 | f64 0x03 + 8 B LE | int 0x04 + zigzag varint
+ *   (int: integers in [-2^52, 2^52) except -0; every other number is an f64)
  *   string 0x05 + length varint + UTF-8 | bytes 0x06 + length varint + bytes
  *   array 0x07 + count varint + items | object 0x08 + count varint + (key string, value) pairs
  *   (object keys are encoded without their 0x05 tag)
@@ -34,7 +35,12 @@ const ARRAY = 7;
 const OBJECT = 8;
 
 const encoder = new TextEncoder();
-const INT_MAX = 2 ** 52;
+/**
+ * Integers in [-2^52, 2^52) take the zigzag path: their zigzag form is at most 2^53 - 1, the
+ * largest value a varint may hold. 2^52 itself would zigzag to 2^53, which readVarint rejects,
+ * so it (and every larger integer) is stored as an f64.
+ */
+const INT_LIMIT = 2 ** 52;
 
 class Writer {
   buf: Uint8Array;
@@ -65,6 +71,9 @@ class Writer {
     // UTF-8 needs at most 3 bytes per UTF-16 code unit.
     const max = s.length * 3;
     this.ensure(max + 8);
+    // Fewer than 43 code units encode to at most 126 bytes, so the length is one varint byte:
+    // encode straight into place and fill the length in after. Longer strings are encoded 8 bytes
+    // ahead (room for the longest varint) and moved back once their length is known.
     if (s.length < 0x80 / 3) {
       const lengthAt = this.at++;
       const { written } = encoder.encodeInto(s, this.buf.subarray(this.at));
@@ -96,7 +105,7 @@ function encodeInto(w: Writer, v: unknown, depth: number, path: string): void {
       w.string(v);
       return;
     case 'number':
-      if (Number.isInteger(v) && Math.abs(v) <= INT_MAX && !Object.is(v, -0)) {
+      if (Number.isInteger(v) && v >= -INT_LIMIT && v < INT_LIMIT && !Object.is(v, -0)) {
         w.byte(INT);
         w.varint(v >= 0 ? v * 2 : -v * 2 - 1);
       } else {
@@ -202,7 +211,10 @@ export class ValueDecodeError extends Error {
 
 function decodeFrom(r: Reader, depth: number): Value {
   if (r.at >= r.buf.length || depth > VALUE_DEPTH_MAX) r.fail();
-  const tag = r.buf[r.at++];
+  const tag = r.buf[r.at++]!;
+  // The encoder refuses bytes, arrays and objects at depth VALUE_DEPTH_MAX; so does the decoder,
+  // so that every value it returns can be encoded (and stored) again.
+  if (depth >= VALUE_DEPTH_MAX && tag >= BYTES) r.fail();
   switch (tag) {
     case NULL:
       return null;

@@ -1,7 +1,9 @@
 /**
  * Fixed-size headers (WAL segment, snapshot, manifest/current) share one shape:
- * an 8-byte ASCII magic, a u16 format version, a u16 header size, fields, and a masked CRC-32C
- * of every byte before it in the last-but-one u32. Diagrams: docs/formats/.
+ * an 8-byte ASCII magic, a u16 format version, a u16 header size, fields, a masked CRC-32C of
+ * every byte before it in the last-but-one u32, and a last u32 that must be zero. The CRC does
+ * not cover that last u32, so the decoder checks it is zero: otherwise damage there would pass.
+ * Diagrams: docs/formats/README.md.
  */
 import { crc32c, maskCrc, viewOf } from '../base/index.js';
 
@@ -26,7 +28,7 @@ export function sealHeader(out: Uint8Array): Uint8Array {
 
 export type HeaderCheck = { ok: true } | { ok: false; reason: string };
 
-/** Checks magic, version, size and CRC of a header at the start of `bytes`. */
+/** Checks magic, version, size, CRC and the zero tail of a header at the start of `bytes`. */
 export function checkHeader(bytes: Uint8Array, magic: string, sizeBytes: number): HeaderCheck {
   if (bytes.length < sizeBytes) return { ok: false, reason: `shorter than its ${sizeBytes}-byte header` };
   for (let i = 0; i < 8; i++) {
@@ -39,5 +41,6 @@ export function checkHeader(bytes: Uint8Array, magic: string, sizeBytes: number)
   const at = sizeBytes - 8;
   if (view.getUint32(at, true) !== maskCrc(crc32c(bytes, 0, at)))
     return { ok: false, reason: 'header checksum mismatch' };
+  if (view.getUint32(at + 4, true) !== 0) return { ok: false, reason: 'reserved header bytes are not zero' };
   return { ok: true };
 }

@@ -9,7 +9,7 @@
  *   commit:  type=1 u8 | durable u64 | version u64 | timestamp f64 | opCount varint | ops
  *   op:      kind u8 (1 put, 2 delete) | keyLength varint | key | (put: valueLength varint | value)
  *   reserve: type=2 u8 | durable u64 | reservedVersion u64
- *   close:   type=3 u8 | durable u64 | lastVersion u64
+ *   close:   type=3 u8 | durable u64 | lastVersion u64 (the highest version the session issued)
  *
  * Keys are storage keys (see internal-key.ts) held as byte strings; values are opaque bytes.
  */

@@ -63,9 +63,13 @@ export class Memtable {
     if (head === undefined) {
       this.index.insert(key);
       this.bytes += key.length * 2;
+    } else if (version === head.version) {
+      // The same key twice in one batch: the later write wins, as if applied in order.
+      this.bytes += (value === null ? 0 : value.length) - (head.value === null ? 0 : head.value.length);
+      this.chains.set(key, { version, timestamp, value, older: head.older });
+      return;
     } else {
       assert(version > head.version, 'versions of a key must increase');
-      if (version === head.version) return;
     }
     this.chains.set(key, { version, timestamp, value, older: head });
     this.bytes += ENTRY_OVERHEAD_BYTES + (value === null ? 0 : value.length);
