@@ -212,7 +212,6 @@ export class CommitRuntime {
     // Timestamps never go backwards, even when the wall clock does; a clock that returns
     // something other than a number (NaN) is ignored the same way.
     const now = this.clock.now();
-    // biome-ignore lint/complexity/useMathMinMax: Math.max would let a NaN through.
     const timestamp = now > this.lastTimestamp ? now : this.lastTimestamp;
     this.issued = version;
     this.lastTimestamp = timestamp;
