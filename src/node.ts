@@ -13,6 +13,9 @@ export const nodeScheduler: Scheduler = {
     t.unref();
     return { cancel: () => clearTimeout(t) };
   },
+  soon(fn: () => void): void {
+    setImmediate(fn);
+  },
 };
 
 export const nodePlatform: Platform = {

@@ -90,6 +90,11 @@ export function fromHex(hex: string): Uint8Array {
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the whole ASCII range, control characters included.
 const ASCII_ONLY = /^[\x00-\x7f]*$/;
 
+/** True when every char of `text` is ASCII (so its UTF-8 bytes are its chars). */
+export function isAscii(text: string): boolean {
+  return ASCII_ONLY.test(text);
+}
+
 /** The byte string of `text`'s UTF-8 encoding. ASCII text is its own byte string. */
 export function utf8ToBinary(text: string): string {
   if (ASCII_ONLY.test(text)) return text;

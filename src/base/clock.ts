@@ -17,6 +17,11 @@ export interface Scheduled {
 export interface Scheduler {
   /** Calls `fn` once, about `delayMs` from now. */
   after(delayMs: number, fn: () => void): Scheduled;
+  /**
+   * Calls `fn` once the current burst of work yields to the event loop (Node: setImmediate).
+   * Used to gather many commits into one write without adding a timer's delay.
+   */
+  soon(fn: () => void): void;
 }
 
 /** A seeded or platform source of random 32-bit values. */
@@ -119,6 +124,10 @@ export class ManualScheduler implements Scheduler {
         item.live = false;
       },
     };
+  }
+
+  soon(fn: () => void): void {
+    this.after(0, fn);
   }
 
   /** Advances the clock by `ms`, running every task that comes due, in time order. */

@@ -229,6 +229,13 @@ export class CommitRuntime {
 
     if (this.durability === 'buffered' && version <= writer.durableReservation) {
       this.visible = version;
+      // Bound how far durability may lag: past twice the sync group, the writer waits for the
+      // older group's sync. That also makes a tight loop of awaited puts yield to the event
+      // loop, without which the completed fsync could not even be observed.
+      const lagMax = 2 * writer.commitsPerSyncMax;
+      if (version - writer.durableVersion > lagMax) {
+        return writer.waitDurable(version - writer.commitsPerSyncMax).then(() => result);
+      }
       if (!writer.congested) return Promise.resolve(result);
       return writer.whenDrained().then(() => result);
     }

@@ -52,6 +52,9 @@ export const VERSION_RESERVE_STEP = 10_000;
 /** Above this many bytes waiting to be written, writers wait (back-pressure). */
 export const PENDING_BYTES_MAX = 16 * 1024 * 1024;
 
+/** A group of buffered commits is written once it reaches this size, without waiting to yield. */
+export const WRITE_GROUP_BYTES_MAX = 1024 * 1024;
+
 const ARENA_BYTES = 256 * 1024;
 
 export interface WalWriterOptions {
@@ -111,6 +114,7 @@ export class WalWriter {
   private reservedDurable: number;
 
   private draining: Promise<void> | undefined;
+  private soonArmed = false;
   private syncWanted = false;
   private rotateWanted = false;
   private timer: Scheduled | undefined;
@@ -147,6 +151,11 @@ export class WalWriter {
 
   get durableVersion(): number {
     return this.durable;
+  }
+
+  /** Commits allowed between syncs in buffered mode. */
+  get commitsPerSyncMax(): number {
+    return this.policy.commitsMax;
   }
 
   get durableReservation(): number {
@@ -224,14 +233,27 @@ export class WalWriter {
     this.pendingVersion = version;
     this.pendingCommits += commits;
     if (this.pendingCommits >= this.policy.commitsMax) this.syncWanted = true;
-    this.kick();
+    // Buffered commits are gathered until the application yields to the event loop, so a burst
+    // goes out in one write; a waiting sync (strict mode), a full group or a rotation goes now.
+    if (this.syncWanted || this.rotateWanted || this.pendingBytes >= WRITE_GROUP_BYTES_MAX) this.kick();
+    else this.kickSoon();
+  }
+
+  private kickSoon(): void {
+    if (this.soonArmed || this.draining !== undefined) return;
+    this.soonArmed = true;
+    this.scheduler.soon(() => {
+      this.soonArmed = false;
+      this.kick();
+    });
   }
 
   /** Moves the filled part of the arena into the pending list and starts a fresh arena. */
   private cutArena(): void {
     if (this.arenaUsed === 0) return;
-    this.pending.push(this.arena.subarray(0, this.arenaUsed));
-    this.arena = new Uint8Array(ARENA_BYTES);
+    // Copy out only what is used and keep the arena: a fresh 256 KiB arena per group (one per
+    // commit with a single strict writer) drove the garbage collector into constant full GCs.
+    this.pending.push(this.arena.slice(0, this.arenaUsed));
     this.arenaUsed = 0;
   }
 
@@ -341,10 +363,21 @@ export class WalWriter {
       // Let commits issued in the same synchronous run join this group.
       await Promise.resolve();
       for (;;) {
-        if (this.pendingBytes > 0) await this.writePending();
-        else if (this.wantsSync()) await this.syncSegment();
-        else if (this.rotateWanted) await this.startNextSegment();
-        else break;
+        let progressed = false;
+        if (this.pendingBytes > 0) {
+          await this.writePending();
+          progressed = true;
+        }
+        // A wanted sync goes before the next write, so a steady stream of commits cannot keep
+        // postponing it (buffered mode promises a sync every ~1000 commits).
+        if (this.wantsSync()) {
+          await this.syncSegment();
+          progressed = true;
+        } else if (this.rotateWanted && this.pendingBytes === 0) {
+          await this.startNextSegment();
+          progressed = true;
+        }
+        if (!progressed) break;
       }
       if (this.written > this.durable) this.armTimer();
     } catch (error) {

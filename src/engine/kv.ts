@@ -8,6 +8,7 @@
 import {
   binaryToUtf8,
   invalidArgument,
+  isAscii,
   KEY_SIZE_BYTES_MAX,
   StrataError,
   utf8ToBinary,
@@ -58,11 +59,16 @@ export interface ListOptions {
   reverse?: boolean;
 }
 
+function nonAsciiKey(key: string, what: string): string {
+  if (hasLoneSurrogate(key)) throw invalidArgument(`${what} is not valid Unicode (it has a lone surrogate)`);
+  return utf8ToBinary(key);
+}
+
 function checkKey(key: unknown, what = 'key'): string {
   if (typeof key !== 'string')
     throw invalidArgument(`${what} must be a string, got ${key === null ? 'null' : typeof key}`);
-  if (hasLoneSurrogate(key)) throw invalidArgument(`${what} is not valid Unicode (it has a lone surrogate)`);
-  const binary = utf8ToBinary(key);
+  // ASCII keys, by far the most common, are their own byte string and need no other check.
+  const binary = isAscii(key) ? key : nonAsciiKey(key, what);
   if (binary.length > KEY_SIZE_BYTES_MAX) {
     throw invalidArgument(
       `${what} is ${binary.length} bytes in UTF-8, more than the limit of ${KEY_SIZE_BYTES_MAX}`,

@@ -13,10 +13,12 @@
  */
 import {
   invalidArgument,
+  isAscii,
   readVarint,
   utf8Decode,
   VALUE_DEPTH_MAX,
   VALUE_SIZE_BYTES_MAX,
+  varintSize,
   viewOf,
   writeVarint,
 } from '../base/index.js';
@@ -164,6 +166,15 @@ function encodeInto(w: Writer, v: unknown, depth: number, path: string): void {
 
 /** Encodes a value; throws `invalid_argument` for anything that is not a Value or is too large. */
 export function encodeValue(v: unknown, what = 'value'): Uint8Array {
+  // Fast path for the most common value, an ASCII string: one exact allocation, no checks
+  // beyond the one regex (ASCII has no lone surrogates).
+  if (typeof v === 'string' && v.length <= VALUE_SIZE_BYTES_MAX - 16 && isAscii(v)) {
+    const out = new Uint8Array(1 + varintSize(v.length) + v.length);
+    out[0] = STRING;
+    const at = writeVarint(out, 1, v.length);
+    encoder.encodeInto(v, out.subarray(at));
+    return out;
+  }
   const w = new Writer(typeof v === 'string' ? v.length * 3 + 16 : 64);
   encodeInto(w, v, 0, what);
   if (w.at > VALUE_SIZE_BYTES_MAX) {
@@ -174,9 +185,12 @@ export function encodeValue(v: unknown, what = 'value'): Uint8Array {
 
 class Reader {
   at = 0;
-  readonly view: DataView;
-  constructor(readonly buf: Uint8Array) {
-    this.view = viewOf(buf);
+  private dataView: DataView | undefined;
+  constructor(readonly buf: Uint8Array) {}
+  /** Made on first use: most values hold no f64, and a DataView costs an allocation. */
+  get view(): DataView {
+    this.dataView ??= viewOf(this.buf);
+    return this.dataView;
   }
   fail(): never {
     throw new ValueDecodeError(`malformed value at byte ${this.at}`);
