@@ -275,6 +275,24 @@ function decodeFrom(r: Reader, depth: number): Value {
 
 /** Decodes a value, treating the bytes as hostile; throws ValueDecodeError when malformed. */
 export function decodeValue(bytes: Uint8Array): Value {
+  // Fast path for the most common stored value, a string shorter than 16 KiB: no Reader, no
+  // varint result object. Anything unusual falls through to the general decoder.
+  if (bytes[0] === STRING && bytes.length > 1) {
+    const b1 = bytes[1]!;
+    let start = 2;
+    let length = b1;
+    if (b1 >= 0x80 && bytes.length > 2 && bytes[2]! < 0x80 && bytes[2] !== 0) {
+      length = (b1 & 0x7f) | (bytes[2]! << 7);
+      start = 3;
+    }
+    if ((b1 < 0x80 || start === 3) && start + length === bytes.length) {
+      try {
+        return utf8Decode(bytes.subarray(start));
+      } catch {
+        throw new ValueDecodeError('malformed value at byte 0');
+      }
+    }
+  }
   const r = new Reader(bytes);
   const v = decodeFrom(r, 0);
   if (r.at !== bytes.length) r.fail();
