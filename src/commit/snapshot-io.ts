@@ -3,7 +3,7 @@
  */
 
 import type { Backend } from '../backend/index.js';
-import { StrataError } from '../base/index.js';
+import { concatBytes, StrataError } from '../base/index.js';
 import {
   decodeSnapshotHeader,
   decodeSnapshotPayload,
@@ -60,7 +60,7 @@ export async function writeSnapshot(
   };
   const flushChunk = async (): Promise<void> => {
     if (chunkBytes === 0) return;
-    const data = chunk.length === 1 ? chunk[0]! : concatAll(chunk, chunkBytes);
+    const data = chunk.length === 1 ? chunk[0]! : concatBytes(chunk);
     chunk = [];
     bytes += chunkBytes;
     chunkBytes = 0;
@@ -89,16 +89,6 @@ export async function writeSnapshot(
   await flushChunk();
   await backend.sync(name);
   return { entries, bytes };
-}
-
-function concatAll(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 /**

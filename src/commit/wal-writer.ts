@@ -19,6 +19,7 @@ import type { Backend } from '../backend/index.js';
 import {
   assert,
   type Clock,
+  concatBytes,
   type Scheduled,
   type Scheduler,
   StrataError,
@@ -396,7 +397,7 @@ export class WalWriter {
     this.pendingBytes = 0;
     this.pendingCommits = 0;
     if (!this.segmentStarted) await this.beginSegment();
-    const data = chunks.length === 1 ? chunks[0]! : concat(chunks, bytes);
+    const data = chunks.length === 1 ? chunks[0]! : concatBytes(chunks);
     await this.backend.append(this.segment, data);
     this.dirty = true;
     this.segmentBytes += bytes;
@@ -491,14 +492,4 @@ export class WalWriter {
     await this.backend.sync(this.segment);
     this.dirty = false;
   }
-}
-
-function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }

@@ -3,7 +3,7 @@
  * timestamps, durability and recovery stay below it. Keys are storage keys (byte strings, see
  * format/internal-key.ts) built with `keyspace()`.
  */
-import { invalidArgument, StrataError } from '../base/index.js';
+import { invalidArgument } from '../base/index.js';
 import {
   type CommitResult,
   CommitRuntime,
@@ -188,8 +188,4 @@ export interface StorageStats {
   version: number;
   durableVersion: number;
   memtable: { keys: number; versions: number; bytes: number };
-}
-
-export function closedError(): StrataError {
-  return new StrataError('closed', 'the database is closed', { committed: 'no' });
 }
