@@ -161,6 +161,8 @@ export async function recover(backend: Backend, policy: CorruptionPolicy): Promi
 
   let reservedVersion = manifest.reservedVersion;
   let cleanClose = false;
+  // The newest segment as replay last saw it, and whether replay already rewrote it durably.
+  let lastRead: { name: string; bytes: Uint8Array; published: boolean } | undefined;
   let replayedCommits = 0;
   const snapshotVersion = lastVersion;
 
@@ -170,6 +172,7 @@ export async function recover(backend: Backend, policy: CorruptionPolicy): Promi
     const name = walSegmentName(file);
     const isLast = i === segments.length - 1;
     const bytes = (await backend.read(name)) ?? new Uint8Array(0);
+    lastRead = { name, bytes, published: false };
     try {
       const header = decodeWalSegmentHeader(bytes);
       if (!header.ok || header.header.fileNumber !== file) {
@@ -236,6 +239,7 @@ export async function recover(backend: Backend, policy: CorruptionPolicy): Promi
         // A torn tail: cut it off atomically.
         const discarded = bytes.length - off;
         await backend.publish(name, bytes.subarray(0, off));
+        lastRead = { name, bytes: bytes.subarray(0, off), published: true };
         notes.push(
           `discarded ${discarded} bytes of unfinished writes at the end of ${name}; recovered through version ${lastVersion}`,
         );
@@ -255,6 +259,8 @@ export async function recover(backend: Backend, policy: CorruptionPolicy): Promi
         notes.push(`versions up to ${issued} were issued in the log set aside; new commits start above them`);
       }
       await quarantineFrom(backend, segments, error, quarantined.length, notes);
+      // The segment now holds only the prefix before the damage: what replay read is stale.
+      lastRead = undefined;
       health = 'degraded';
       cleanClose = false;
       break;
@@ -271,8 +277,8 @@ export async function recover(backend: Backend, policy: CorruptionPolicy): Promi
     (n) => (parseWalSegmentName(n) ?? 0) >= manifest.walStartFile,
   );
   const newest = live[live.length - 1];
-  if (newest !== undefined) {
-    const replayed = await backend.read(newest);
+  if (newest !== undefined && !(lastRead?.name === newest && lastRead.published)) {
+    const replayed = lastRead?.name === newest ? lastRead.bytes : await backend.read(newest);
     if (replayed !== undefined) await backend.publish(newest, replayed);
   }
 
