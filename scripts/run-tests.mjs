@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs every *.test.ts under src/ and test/ with Node's built-in test runner (through tsx).
 // Arguments filter the files by substring: `node scripts/run-tests.mjs wal recovery`.
+// `--deep` runs the long tier.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +15,9 @@ function walk(dir, out) {
   return out;
 }
 
-const filters = process.argv.slice(2);
+// `--deep` runs the long tier: more seeds and crash states (see docs/testing.md).
+const deep = process.argv.includes('--deep');
+const filters = process.argv.slice(2).filter((a) => a !== '--deep');
 const files = [...walk('src', []), ...walk('test', [])]
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
@@ -24,5 +27,6 @@ if (files.length === 0) {
 }
 const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
   stdio: 'inherit',
+  env: deep ? { ...process.env, STRATA_DEEP: '1' } : process.env,
 });
 process.exit(result.status ?? 1);
