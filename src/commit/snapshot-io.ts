@@ -19,7 +19,7 @@ import {
   writeSnapshotEnd,
 } from '../format/index.js';
 import { snapshotName } from '../layout/index.js';
-import type { Memtable, VersionEntry } from '../lsm/index.js';
+import { entryAt, type Memtable, type VersionEntry } from '../lsm/index.js';
 
 const BLOCK_PAYLOAD_BYTES_TARGET = 64 * 1024;
 const WRITE_CHUNK_BYTES = 1024 * 1024;
@@ -68,9 +68,9 @@ export async function writeSnapshot(
   };
 
   const chain: VersionEntry[] = [];
-  for (const key of memtable.keys(undefined, undefined)) {
+  for (const { key, head } of memtable.slots(undefined, undefined)) {
     chain.length = 0;
-    for (let e = memtable.get(key, version); e !== undefined; e = e.older) chain.push(e);
+    for (let e = entryAt(head, version); e !== undefined; e = e.older) chain.push(e);
     for (let i = chain.length - 1; i >= 0; i--) {
       const e = chain[i]!;
       const entry: SnapshotEntry = { key, version: e.version, timestamp: e.timestamp, value: e.value };

@@ -170,27 +170,31 @@ export class Kv {
     }
   }
 
+  // Reads pass (base, checked key) to the *In storage calls rather than one concatenated storage
+  // key: for ASCII keys the checked key is the caller's own string, whose hash V8 has cached, so
+  // the memtable lookup hashes nothing new (base is split exactly where the memtable splits).
+
   /** The value of `key`, or undefined when missing or deleted. */
   get(key: string): Value | undefined {
-    const k = this.storageKey(key);
+    const k = checkKey(key);
     if (this.at === undefined) {
-      const bytes = this.storage.read(k);
+      const bytes = this.storage.readIn(this.base, k);
       return bytes === undefined ? undefined : decodeStored(bytes, key);
     }
-    const v = this.storage.getv(k, this.at);
+    const v = this.storage.getvIn(this.base, k, this.at);
     return v === undefined || v.value === null ? undefined : decodeStored(v.value, key);
   }
 
   /** The value of `key` with the version and timestamp that wrote it. */
   getVersioned(key: string): VersionedValue | undefined {
-    const v = this.storage.getv(this.storageKey(key), this.at);
+    const v = this.storage.getvIn(this.base, checkKey(key), this.at);
     if (v === undefined || v.value === null) return undefined;
     return { value: decodeStored(v.value, key), version: v.version, timestamp: v.timestamp };
   }
 
   /** Every version of `key`, newest first, deletes included. */
   history(key: string): HistoryEntry[] {
-    return this.storage.history(this.storageKey(key), this.at).map((v) => toHistory(v, key));
+    return this.storage.historyIn(this.base, checkKey(key), this.at).map((v) => toHistory(v, key));
   }
 
   /**

@@ -47,6 +47,20 @@ export function parseStorageKey(
   return { branchId, space: key.slice(5, 5 + spaceLength), userKey: key.slice(5 + spaceLength) };
 }
 
+/**
+ * Where the memtable splits a storage key into its keyspace part and the rest (an in-memory
+ * choice only; no durable format depends on it): after the keyspace prefix and the one primitive
+ * tag byte, i.e. at 5 + space length + 1. Indexing by (keyspace, rest) lets a reader look up with
+ * its own reused prefix and key strings, whose hashes V8 caches, instead of hashing a fresh
+ * concatenation on every read. Keys too short to hold a prefix and tag (only seen in tests) are
+ * all keyspace, with an empty rest; the split stays a pure function of the key either way.
+ */
+export function storageKeySplit(key: string): number {
+  if (key.length < 5) return key.length;
+  const end = 6 + key.charCodeAt(4);
+  return end < key.length ? end : key.length;
+}
+
 /** Appends the inverted big-endian version trailer to a storage key. */
 export function encodeInternalKey(storageKey: string, version: number): Uint8Array {
   assert(Number.isSafeInteger(version) && version >= 0, 'bad version');

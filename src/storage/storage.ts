@@ -13,7 +13,7 @@ import {
   type RecoveryReport,
 } from '../commit/index.js';
 import { keyspacePrefix, type WriteOp } from '../format/index.js';
-import type { VersionEntry } from '../lsm/index.js';
+import { entryAt, type VersionEntry } from '../lsm/index.js';
 
 export type { CommitResult, Durability, LifecycleState, RecoveryReport, WriteOp };
 
@@ -49,6 +49,15 @@ interface Resolved {
 
 function toStored(e: VersionEntry): StoredVersion {
   return { version: e.version, timestamp: e.timestamp, value: e.value };
+}
+
+/** The versions of a chain from `newest` down, keeping those at or before `atTimestamp`. */
+function collectHistory(newest: VersionEntry | undefined, atTimestamp: number): StoredVersion[] {
+  const out: StoredVersion[] = [];
+  for (let e = newest; e !== undefined; e = e.older) {
+    if (e.timestamp <= atTimestamp) out.push(toStored(e));
+  }
+  return out;
 }
 
 export class Storage {
@@ -115,10 +124,31 @@ export class Storage {
     return e === undefined ? undefined : toStored(e);
   }
 
+  /**
+   * getv of the storage key `keyspace + key`, where `keyspace` is a primitive's keyspace prefix
+   * with its tag byte (Memtable.getIn): the caller's two strings are looked up as they are, with
+   * no concatenation.
+   */
+  getvIn(keyspace: string, key: string, at?: ReadPoint): StoredVersion | undefined {
+    const r = this.resolve(at);
+    const e =
+      r.timestamp === Number.POSITIVE_INFINITY
+        ? this.runtime.memtable.getIn(keyspace, key, r.version)
+        : this.runtime.memtable.getAtTimestampIn(keyspace, key, r.timestamp, r.version);
+    return e === undefined ? undefined : toStored(e);
+  }
+
   /** Fast path for the newest visible value: bytes, or undefined when missing or deleted. */
   read(key: string): Uint8Array | undefined {
     this.runtime.checkReadable();
     const e = this.runtime.memtable.get(key, this.runtime.visibleVersion);
+    return e === undefined || e.value === null ? undefined : e.value;
+  }
+
+  /** read of the storage key `keyspace + key`, split as for getvIn. */
+  readIn(keyspace: string, key: string): Uint8Array | undefined {
+    this.runtime.checkReadable();
+    const e = this.runtime.memtable.getIn(keyspace, key, this.runtime.visibleVersion);
     return e === undefined || e.value === null ? undefined : e.value;
   }
 
@@ -127,20 +157,23 @@ export class Storage {
     const r = this.resolve(options.at);
     const memtable = this.runtime.memtable;
     const byTime = r.timestamp !== Number.POSITIVE_INFINITY;
-    for (const key of memtable.keys(options.start, options.end, options.reverse ?? false)) {
-      const e = byTime ? memtable.getAtTimestamp(key, r.timestamp, r.version) : memtable.get(key, r.version);
-      if (e !== undefined && e.value !== null) yield [key, toStored(e)];
+    for (const slot of memtable.slots(options.start, options.end, options.reverse ?? false)) {
+      let e = entryAt(slot.head, r.version);
+      if (byTime) while (e !== undefined && e.timestamp > r.timestamp) e = e.older;
+      if (e !== undefined && e.value !== null) yield [slot.key, toStored(e)];
     }
   }
 
   /** Every version of `key` at or before the read point, newest first, deletes included. */
   history(key: string, at?: ReadPoint): StoredVersion[] {
     const r = this.resolve(at);
-    const out: StoredVersion[] = [];
-    for (let e = this.runtime.memtable.get(key, r.version); e !== undefined; e = e.older) {
-      if (e.timestamp <= r.timestamp) out.push(toStored(e));
-    }
-    return out;
+    return collectHistory(this.runtime.memtable.get(key, r.version), r.timestamp);
+  }
+
+  /** history of the storage key `keyspace + key`, split as for getvIn. */
+  historyIn(keyspace: string, key: string, at?: ReadPoint): StoredVersion[] {
+    const r = this.resolve(at);
+    return collectHistory(this.runtime.memtable.getIn(keyspace, key, r.version), r.timestamp);
   }
 
   /**

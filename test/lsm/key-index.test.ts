@@ -65,6 +65,32 @@ describe('KeyIndex', () => {
     );
   });
 
+  it('keeps each value with its key through leaf and branch splits', () => {
+    const rnd = new SeededRandom(803);
+    const index = new KeyIndex<string>();
+    const keys = new Set<string>();
+    while (keys.size < 3000) {
+      const k = randomKey(rnd);
+      if (keys.has(k)) continue;
+      index.insert(k, `value of ${k}`);
+      keys.add(k);
+    }
+    const sorted = model(keys);
+    const expect = (ks: readonly string[]): string[] => ks.map((k) => `value of ${k}`);
+    assert.deepEqual([...index.rangeValues(undefined, undefined)], expect(sorted), 'forward');
+    assert.deepEqual(
+      [...index.rangeValues(undefined, undefined, true)],
+      expect([...sorted].reverse()),
+      'reverse',
+    );
+    const [a, b] = [sorted[100]!, sorted[2000]!];
+    assert.deepEqual(
+      [...index.rangeValues(a, b, true)],
+      expect(expectedRange(sorted, a, b, true)),
+      'bounded reverse',
+    );
+  });
+
   it('matches the model on bounded scans forward and reverse', () => {
     const rnd = new SeededRandom(802);
     const { index, keys } = build(rnd, 5000);

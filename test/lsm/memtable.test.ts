@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AssertionError, SeededRandom } from '../../src/base/index.js';
+import { keyspacePrefix } from '../../src/format/index.js';
 import { Memtable } from '../../src/lsm/index.js';
 
 const bytes = (...b: number[]): Uint8Array => Uint8Array.from(b);
@@ -156,5 +157,43 @@ describe('Memtable batches', () => {
     assert.deepEqual([...(m.get('k', 2)?.value ?? [])], [3], 'the later write of the batch wins');
     assert.deepEqual([...(m.get('k', 1)?.value ?? [])], [1], 'the older version is still in the chain');
     assert.equal(m.get('k', 2)?.older?.version, 1, 'no duplicate entry for version 2');
+  });
+});
+
+describe('Memtable keyspace lookups', () => {
+  it('getIn / headIn with (prefix + tag, rest) agree with get / head on the full key', () => {
+    const m = new Memtable();
+    const a = `${keyspacePrefix(1, 'default')}\x01`;
+    const b = `${keyspacePrefix(2, 'default')}\x01`;
+    const c = `${keyspacePrefix(1, 'other')}\x02`;
+    m.apply(1, 10, [
+      { key: `${a}k`, value: new Uint8Array([1]) },
+      { key: `${b}k`, value: new Uint8Array([2]) },
+      { key: `${c}k`, value: new Uint8Array([3]) },
+      { key: `${a}`, value: new Uint8Array([4]) },
+    ]);
+    m.apply(2, 20, [{ key: `${a}k`, value: null }]);
+    for (const [space, rest] of [
+      [a, 'k'],
+      [b, 'k'],
+      [c, 'k'],
+      [a, ''],
+      [a, 'missing'],
+    ] as const) {
+      for (const v of [1, 2]) {
+        assert.equal(m.getIn(space, rest, v), m.get(space + rest, v), `getIn ${JSON.stringify(rest)} @${v}`);
+      }
+      assert.equal(m.headIn(space, rest), m.head(space + rest), `headIn ${JSON.stringify(rest)}`);
+      assert.equal(m.getAtTimestampIn(space, rest, 15, 2), m.getAtTimestamp(space + rest, 15, 2), 'by time');
+    }
+    assert.equal(m.getIn(a, 'k', 2)?.value, null, 'the tombstone');
+    assert.deepEqual([...(m.getIn(b, 'k', 2)?.value ?? [])], [2], 'another branch is another keyspace');
+    assert.equal(m.getIn(`${keyspacePrefix(9, 'default')}\x01`, 'k', 2), undefined, 'unknown keyspace');
+    assert.equal(m.keyCount, 4, 'keys counted across keyspaces');
+    assert.deepEqual(
+      [...m.keys(undefined, undefined)],
+      [`${c}k`, `${a}`, `${a}k`, `${b}k`],
+      'one global byte order',
+    );
   });
 });
