@@ -91,6 +91,60 @@ export function runBackendConformance(label: string, make: () => Promise<Backend
         }));
     });
 
+    describe('openReader', () => {
+      it('reads ranges synchronously and rejects ranges outside the object', () =>
+        withBackend(async (b) => {
+          await b.write('fam/r', bytes(0, 1, 2, 3, 4, 5, 6, 7, 8, 9));
+          await b.sync('fam/r');
+          const r = await b.openReader('fam/r');
+          try {
+            assert.equal(r.size, 10);
+            assert.deepEqual(Uint8Array.from(r.readSync(2, 3)), bytes(2, 3, 4));
+            assert.deepEqual(Uint8Array.from(r.readSync(0, 10)), bytes(0, 1, 2, 3, 4, 5, 6, 7, 8, 9));
+            assert.equal(r.readSync(10, 0).length, 0);
+            for (const [off, len] of [
+              [9, 2],
+              [-1, 1],
+              [0, -1],
+              [0.5, 1],
+              [11, 0],
+            ] as const) {
+              assert.throws(
+                () => r.readSync(off, len),
+                (e: unknown) => isStrataError(e, 'invalid_argument'),
+                `range ${off}+${len}`,
+              );
+            }
+          } finally {
+            r.close();
+          }
+          r.close();
+          assert.throws(
+            () => r.readSync(0, 1),
+            (e: unknown) => isStrataError(e, 'closed'),
+          );
+        }));
+
+      it('a missing object throws not_found', () =>
+        withBackend(async (b) => {
+          await rejectsWithCode(b.openReader('fam/missing'), 'not_found');
+        }));
+
+      it('an open reader keeps the bytes it opened across a replace and a delete', () =>
+        withBackend(async (b) => {
+          await b.write('fam/t', bytes(1, 2, 3, 4));
+          await b.sync('fam/t');
+          const r = await b.openReader('fam/t');
+          try {
+            await b.delete('fam/t');
+            await b.write('fam/t', bytes(9, 9));
+            assert.deepEqual(Uint8Array.from(r.readSync(0, 4)), bytes(1, 2, 3, 4));
+          } finally {
+            r.close();
+          }
+        }));
+    });
+
     describe('write, append and size', () => {
       it('write creates an object that reads back at once, before any sync', () =>
         withBackend(async (b) => {

@@ -1,3 +1,5 @@
+import { StrataError } from '../base/index.js';
+
 /**
  * L1: object-first I/O. Everything above works with named objects under one database root,
  * never with paths, descriptors or fsync calls. Names are built only by the layout layer
@@ -19,6 +21,64 @@
  *   return it: callers must not retry the sync and then trust it (see DESIGN.md, Errors).
  */
 
+/**
+ * A synchronous reader of one object, for immutable objects read at random (tables). Reads see
+ * the object as it was when opened: later writes, renames or a delete of the name do not change
+ * what an open reader returns (POSIX semantics of an open descriptor).
+ */
+export interface ObjectReader {
+  /** Size in bytes when opened. */
+  readonly size: number;
+  /**
+   * Bytes `[offset, offset + length)`, synchronously. A range outside `[0, size]` throws
+   * `invalid_argument`; an I/O failure throws `io`. The result may be a view of a shared buffer
+   * and must not be modified.
+   */
+  readSync(offset: number, length: number): Uint8Array;
+  /** Releases the reader (idempotent). */
+  close(): void;
+}
+
+/** An ObjectReader over bytes already in memory (memory and simulated backends). */
+export class BytesReader implements ObjectReader {
+  private closed = false;
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly name: string,
+  ) {}
+
+  get size(): number {
+    return this.bytes.length;
+  }
+
+  readSync(offset: number, length: number): Uint8Array {
+    if (this.closed) throw new StrataError('closed', `the reader of ${this.name} is closed`);
+    checkReadRange(this.name, offset, length, this.bytes.length);
+    return this.bytes.subarray(offset, offset + length);
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+}
+
+/** Throws `invalid_argument` unless `[offset, offset + length)` lies inside `[0, size]`. */
+export function checkReadRange(name: string, offset: number, length: number, size: number): void {
+  if (
+    !Number.isSafeInteger(offset) ||
+    !Number.isSafeInteger(length) ||
+    offset < 0 ||
+    length < 0 ||
+    offset + length > size
+  ) {
+    throw new StrataError(
+      'invalid_argument',
+      `read of ${name}: bytes [${offset}, ${offset + length}) are outside the object's ${size} bytes`,
+      { object: name },
+    );
+  }
+}
+
 export interface BackendLock {
   release(): Promise<void>;
 }
@@ -28,6 +88,8 @@ export interface Backend {
   read(name: string): Promise<Uint8Array | undefined>;
   /** Bytes `[offset, offset + length)`, clipped at the object's end; throws `not_found` if missing. */
   readRange(name: string, offset: number, length: number): Promise<Uint8Array>;
+  /** Opens a synchronous reader of the object; throws `not_found` if missing. */
+  openReader(name: string): Promise<ObjectReader>;
   /** Size in bytes, or `undefined` when there is no such object. */
   size(name: string): Promise<number | undefined>;
   /** Creates or replaces the object with `bytes`. Not durable until `sync(name)`. */

@@ -5,7 +5,7 @@
  * do; every other rule of the Backend contract holds exactly.
  */
 import { invalidArgument, StrataError } from '../base/index.js';
-import { type Backend, type BackendLock, isObjectName } from './backend.js';
+import { type Backend, type BackendLock, BytesReader, isObjectName, type ObjectReader } from './backend.js';
 
 /**
  * Throws `invalid_argument` unless `name` is a valid object name (see {@link isObjectName}).
@@ -64,6 +64,14 @@ export class MemoryBackend implements Backend {
     const bytes = this.objects.get(name);
     if (bytes === undefined) throw notFound(name);
     return bytes.slice(Math.min(offset, bytes.length), Math.min(offset + length, bytes.length));
+  }
+
+  /** A reader of the object's bytes as they are now (a copy, so later writes do not show). */
+  async openReader(name: string): Promise<ObjectReader> {
+    this.check(name);
+    const bytes = this.objects.get(name);
+    if (bytes === undefined) throw notFound(name);
+    return new BytesReader(bytes.slice(), name);
   }
 
   /** Returns the object's size in bytes, or `undefined` when missing. */

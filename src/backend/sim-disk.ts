@@ -28,7 +28,7 @@
  * Everything is deterministic: the same operations and the same seeds give the same states.
  */
 import { assert, type SeededRandom, StrataError, unreachable } from '../base/index.js';
-import { type Backend, type BackendLock, isObjectName } from './backend.js';
+import { type Backend, type BackendLock, BytesReader, isObjectName, type ObjectReader } from './backend.js';
 import { checkBytes, checkListPrefix, checkObjectName, checkRange, compareNames } from './memory-backend.js';
 
 /**
@@ -865,6 +865,13 @@ class SimBackend implements Backend {
     this.check(name);
     checkRange(offset, length);
     return this.core.readRange(name, offset, length);
+  }
+
+  async openReader(name: string): Promise<ObjectReader> {
+    this.check(name);
+    const bytes = this.core.read(name);
+    if (bytes === undefined) throw notFound(name);
+    return new BytesReader(bytes, name);
   }
 
   async size(name: string): Promise<number | undefined> {

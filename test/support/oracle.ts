@@ -28,7 +28,7 @@
  */
 import assert from 'node:assert/strict';
 import type { Strata } from '../../src/api/index.js';
-import type { Backend, BackendLock } from '../../src/backend/index.js';
+import type { Backend, BackendLock, ObjectReader } from '../../src/backend/index.js';
 import { isStrataError, toHex } from '../../src/base/index.js';
 import type { Commit, HistoryEntry, Kv, PutOptions, Value } from '../../src/engine/index.js';
 
@@ -113,6 +113,9 @@ export class WatchedBackend implements Backend {
   }
   readRange(name: string, offset: number, length: number): Promise<Uint8Array> {
     return this.watch(() => this.inner.readRange(name, offset, length));
+  }
+  openReader(name: string): Promise<ObjectReader> {
+    return this.watch(() => this.inner.openReader(name));
   }
   size(name: string): Promise<number | undefined> {
     return this.watch(() => this.inner.size(name));

@@ -36,7 +36,7 @@
  * This is the only module below the front ends allowed to import `node:*`.
  */
 import { randomBytes } from 'node:crypto';
-import { constants, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import {
   type FileHandle,
   link,
@@ -53,7 +53,13 @@ import {
 import { dirname, join, resolve } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { invalidArgument, isStrataError, StrataError } from '../../base/index.js';
-import { type Backend, type BackendLock, isObjectName } from '../backend.js';
+import {
+  type Backend,
+  type BackendLock,
+  checkReadRange,
+  isObjectName,
+  type ObjectReader,
+} from '../backend.js';
 import { checkListPrefix } from '../memory-backend.js';
 
 /** Options for {@link NodeBackend.open}. */
@@ -389,6 +395,56 @@ async function removeStaleLock(path: string, stale: LockHolder): Promise<boolean
  * The Backend over a folder of the local file system (Linux, macOS, Windows), for Node 20+.
  * Create one with {@link NodeBackend.open}; see this module's comment for the guarantees.
  */
+/** A synchronous reader over one descriptor. */
+class FdReader implements ObjectReader {
+  #fd: number | undefined;
+  constructor(
+    fd: number,
+    readonly size: number,
+    private readonly name: string,
+  ) {
+    this.#fd = fd;
+  }
+
+  readSync(offset: number, length: number): Uint8Array {
+    const fd = this.#fd;
+    if (fd === undefined) throw new StrataError('closed', `the reader of ${this.name} is closed`);
+    checkReadRange(this.name, offset, length, this.size);
+    const out = new Uint8Array(length);
+    let got = 0;
+    try {
+      while (got < length) {
+        const n = readSync(fd, out, got, length - got, offset + got);
+        if (n === 0) break;
+        got += n;
+      }
+    } catch (error) {
+      throw toStrataError('read', this.name, error);
+    }
+    if (got < length) {
+      throw new StrataError(
+        'io',
+        `read of ${this.name}: the object ended at ${offset + got}, before ${offset + length}`,
+        {
+          object: this.name,
+        },
+      );
+    }
+    return out;
+  }
+
+  close(): void {
+    const fd = this.#fd;
+    if (fd === undefined) return;
+    this.#fd = undefined;
+    try {
+      closeSync(fd);
+    } catch {
+      // Nothing was written through this descriptor, so a failed close loses nothing.
+    }
+  }
+}
+
 export class NodeBackend implements Backend {
   /** The database root: absolute, with symbolic links resolved. */
   readonly rootDir: string;
@@ -505,6 +561,31 @@ export class NodeBackend implements Backend {
         throw toStrataError('readRange', name, error);
       } finally {
         this.#done(file);
+      }
+    });
+  }
+
+  /**
+   * Opens a descriptor of its own for synchronous reads (`pread`); it stays valid when the name is
+   * later replaced or deleted. The caller closes it.
+   */
+  async openReader(name: string): Promise<ObjectReader> {
+    const s = this.#state('openReader', name);
+    return this.#shared(s, async () => {
+      let fd: number;
+      try {
+        fd = openSync(s.path, constants.O_RDONLY);
+      } catch (error) {
+        if (errnoCode(error) === 'ENOENT') {
+          throw new StrataError('not_found', `openReader ${name}: no such object`, { object: name });
+        }
+        throw toStrataError('open for reading', name, error);
+      }
+      try {
+        return new FdReader(fd, fstatSync(fd).size, name);
+      } catch (error) {
+        closeSync(fd);
+        throw toStrataError('open for reading', name, error);
       }
     });
   }
