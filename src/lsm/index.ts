@@ -1,2 +1,5 @@
+export * from './block-cache.js';
 export * from './key-index.js';
 export * from './memtable.js';
+export * from './table-builder.js';
+export * from './table-reader.js';

@@ -1,0 +1,549 @@
+/**
+ * Reads one immutable sorted table (docs/formats/table.md) synchronously.
+ *
+ * Opening reads and verifies the footer, properties, index and filter; the reader keeps the index
+ * (the last key and version of every data block) and the bloom filter in memory. Data blocks are
+ * read on demand through the shared BlockCache: on a miss the block is read, its checksum verified
+ * and its restart array decoded; each restart run (restartInterval entries) is decoded into
+ * parallel arrays the first time a lookup lands in it, and stays decoded while the block is cached.
+ * A point lookup is then: range check, bloom probe, binary search of the index, binary search of
+ * the block's restart keys, binary search of one run — all on byte strings compared with `<`.
+ *
+ * Values returned are views of cached block bytes: callers must not modify them.
+ *
+ * Damage found at any point throws StrataError 'corruption' naming the object and byte offset.
+ */
+
+import type { ObjectReader } from '../backend/index.js';
+import { assert, StrataError } from '../base/index.js';
+import {
+  BLOCK_DATA,
+  BLOCK_FILTER,
+  BLOCK_INDEX,
+  BLOCK_PROPERTIES,
+  BLOCK_TRAILER_BYTES,
+  type BloomFilter,
+  bloomHash,
+  bloomMayContain,
+  checkBlock,
+  compareEntryKeys,
+  type DataRun,
+  type Decoded,
+  decodeDataBlockLayout,
+  decodeDataRun,
+  decodeFilterBlock,
+  decodeIndexBlock,
+  decodePropertiesBlock,
+  decodeTableFooter,
+  TABLE_FOOTER_BYTES,
+  type TableEntry,
+  type TableMeta,
+  type TableProperties,
+} from '../format/index.js';
+import type { BlockCache } from './block-cache.js';
+
+/** Rough bytes a decoded entry costs beyond its share of the block bytes (arrays, key string). */
+const DECODED_ENTRY_BYTES = 64;
+/** Rough fixed cost of a cached block object and of a reader, for memory accounting. */
+const OBJECT_OVERHEAD_BYTES = 256;
+
+function corruption(name: string, offset: number, reason: string): StrataError {
+  return new StrataError('corruption', `table ${name} is damaged at byte ${offset}: ${reason}`, {
+    object: name,
+    offset,
+  });
+}
+
+function unwrap<T>(decoded: Decoded<T>, name: string, base: number): T {
+  if (!decoded.ok) throw corruption(name, base + decoded.at, decoded.reason);
+  return decoded.value;
+}
+
+/**
+ * A data block as the cache holds it: its verified payload, its restart runs' first keys, and the
+ * runs decoded so far.
+ */
+class DataBlock {
+  readonly runs: (DataRun | undefined)[];
+  readonly runCount: number;
+
+  constructor(
+    readonly payload: Uint8Array,
+    private readonly entriesEnd: number,
+    private readonly restartOffsets: number[],
+    readonly restartKeys: string[],
+    readonly restartVersions: number[],
+    private readonly table: TableShape,
+    private readonly blockIndex: number,
+  ) {
+    this.runCount = restartOffsets.length;
+    this.runs = new Array<DataRun | undefined>(this.runCount).fill(undefined);
+  }
+
+  run(r: number): DataRun {
+    return this.runs[r] ?? this.decodeRun(r);
+  }
+
+  /** The run to search for the first entry at or after (key, version): the last one starting before it. */
+  findRun(key: string, version: number): number {
+    const keys = this.restartKeys;
+    const versions = this.restartVersions;
+    let lo = 0;
+    let hi = keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const k = keys[mid]!;
+      if (k < key || (k === key && versions[mid]! > version)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo === 0 ? 0 : lo - 1;
+  }
+
+  private decodeRun(r: number): DataRun {
+    const t = this.table;
+    const start = this.restartOffsets[r]!;
+    const end = r + 1 < this.runCount ? this.restartOffsets[r + 1]! : this.entriesEnd;
+    const base = t.blockOffsets[this.blockIndex]!;
+    const run = unwrap(decodeDataRun(this.payload, start, end), t.name, base);
+    const last = run.keys.length - 1;
+    // Runs are checked against their neighbours and the index, so that a table whose checksums
+    // verify but whose order does not (a bug or a forged file) is reported, not misread.
+    const [boundKey, boundVersion] =
+      r + 1 < this.runCount
+        ? [this.restartKeys[r + 1]!, this.restartVersions[r + 1]!]
+        : [t.lastKeys[this.blockIndex]!, t.lastVersions[this.blockIndex]!];
+    const order = compareEntryKeys(run.keys[last]!, run.versions[last]!, boundKey, boundVersion);
+    if (r + 1 < this.runCount ? order >= 0 : order !== 0) {
+      throw corruption(t.name, base + start, 'restart run does not fit its block or the index');
+    }
+    for (const v of run.versions) {
+      if (v < t.minVersion || v > t.maxVersion) {
+        throw corruption(t.name, base + start, 'version outside the table properties');
+      }
+    }
+    this.runs[r] = run;
+    return run;
+  }
+}
+
+/** What a DataBlock needs of its table: cached blocks pin these index arrays, not the reader and its object. */
+interface TableShape {
+  readonly name: string;
+  readonly lastKeys: string[];
+  readonly lastVersions: number[];
+  readonly blockOffsets: number[];
+  readonly minVersion: number;
+  readonly maxVersion: number;
+}
+
+/** A position in the table: block b, run r of it, entry i of the run. */
+class Cursor {
+  valid = false;
+  private b = 0;
+  block: DataBlock | undefined;
+  private r = 0;
+  run: DataRun | undefined;
+  i = 0;
+
+  constructor(private readonly table: TableBlocks) {}
+
+  /** To the first entry at or after (key, version) in internal order. */
+  seek(key: string, version: number): void {
+    const b = this.table.findBlock(key, version);
+    if (b === this.table.blockCount) {
+      this.valid = false;
+      return;
+    }
+    this.b = b;
+    const block = this.table.loadBlock(b);
+    this.block = block;
+    this.r = block.findRun(key, version);
+    const run = block.run(this.r);
+    this.run = run;
+    const keys = run.keys;
+    const versions = run.versions;
+    let lo = 0;
+    let hi = keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const k = keys[mid]!;
+      if (k < key || (k === key && versions[mid]! > version)) lo = mid + 1;
+      else hi = mid;
+    }
+    this.i = lo;
+    this.valid = true;
+    if (lo === keys.length) this.nextRun();
+  }
+
+  seekToFirst(): void {
+    this.b = 0;
+    this.r = 0;
+    this.enter(0);
+    this.i = 0;
+  }
+
+  seekToLast(): void {
+    this.b = this.table.blockCount - 1;
+    this.block = this.table.loadBlock(this.b);
+    this.r = this.block.runCount - 1;
+    this.run = this.block.run(this.r);
+    this.i = this.run.keys.length - 1;
+    this.valid = true;
+  }
+
+  next(): void {
+    if (++this.i === this.run!.keys.length) this.nextRun();
+  }
+
+  prev(): void {
+    if (--this.i >= 0) return;
+    if (this.r > 0) {
+      this.r--;
+    } else if (this.b > 0) {
+      this.b--;
+      this.block = this.table.loadBlock(this.b);
+      this.r = this.block.runCount - 1;
+    } else {
+      this.valid = false;
+      return;
+    }
+    this.run = this.block!.run(this.r);
+    this.i = this.run.keys.length - 1;
+  }
+
+  key(): string {
+    return this.run!.keys[this.i]!;
+  }
+
+  entry(): TableEntry {
+    const run = this.run!;
+    const i = this.i;
+    const start = run.valueStarts[i]!;
+    return {
+      key: run.keys[i]!,
+      version: run.versions[i]!,
+      timestamp: run.timestamps[i]!,
+      value: start < 0 ? null : this.block!.payload.subarray(start, run.valueEnds[i]!),
+    };
+  }
+
+  private nextRun(): void {
+    this.i = 0;
+    if (this.r + 1 < this.block!.runCount) {
+      this.r++;
+      this.run = this.block!.run(this.r);
+      return;
+    }
+    if (this.b + 1 === this.table.blockCount) {
+      this.valid = false;
+      return;
+    }
+    this.b++;
+    this.r = 0;
+    this.enter(this.b);
+  }
+
+  private enter(b: number): void {
+    this.block = this.table.loadBlock(b);
+    this.run = this.block.run(this.r);
+    this.valid = true;
+  }
+}
+
+/**
+ * The data blocks of one open table: the index in memory, blocks through the cache. Separate from
+ * TableReader so cursors can reach blocks without those methods becoming reader API.
+ */
+class TableBlocks {
+  readonly blockCount: number;
+  closed = false;
+  private readonly smallest: string;
+  /** For cache charges: a block holds about (restart runs × interval) entries. */
+  private readonly restartInterval: number;
+
+  constructor(
+    private readonly reader: ObjectReader,
+    private readonly cache: BlockCache,
+    private readonly fileNumber: number,
+    private readonly shape: TableShape,
+    private readonly blockSizes: number[],
+    properties: TableProperties,
+  ) {
+    this.blockCount = blockSizes.length;
+    this.smallest = properties.smallest;
+    this.restartInterval = properties.restartInterval;
+  }
+
+  get name(): string {
+    return this.shape.name;
+  }
+
+  /** The first data block whose last entry is at or after (key, version); blockCount when none. */
+  findBlock(key: string, version: number): number {
+    const keys = this.shape.lastKeys;
+    const versions = this.shape.lastVersions;
+    let lo = 0;
+    let hi = keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const k = keys[mid]!;
+      if (k < key || (k === key && versions[mid]! > version)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Data block b, from the cache or read, verified and decoded (then cached). */
+  loadBlock(b: number): DataBlock {
+    const offset = this.shape.blockOffsets[b]!;
+    const cached = this.cache.get(this.fileNumber, offset);
+    if (cached instanceof DataBlock) return cached;
+    if (this.closed) throw new StrataError('closed', `the table reader of ${this.shape.name} is closed`);
+    const name = this.shape.name;
+    const bytes = this.reader.readSync(offset, this.blockSizes[b]!);
+    const payload = unwrap(checkBlock(bytes, BLOCK_DATA), name, offset);
+    const layout = unwrap(decodeDataBlockLayout(payload), name, offset);
+    const firstKey = layout.restartKeys[0]!;
+    const firstVersion = layout.restartVersions[0]!;
+    const firstOk =
+      b === 0
+        ? firstKey === this.smallest
+        : compareEntryKeys(
+            this.shape.lastKeys[b - 1]!,
+            this.shape.lastVersions[b - 1]!,
+            firstKey,
+            firstVersion,
+          ) < 0;
+    if (!firstOk)
+      throw corruption(name, offset, 'first entry of the block does not follow the previous block');
+    const block = new DataBlock(
+      payload,
+      layout.entriesEnd,
+      layout.restartOffsets,
+      layout.restartKeys,
+      layout.restartVersions,
+      this.shape,
+      b,
+    );
+    const entries = Math.min(layout.restartOffsets.length * this.restartInterval, layout.entriesEnd / 12);
+    const charge = OBJECT_OVERHEAD_BYTES + bytes.length + Math.ceil(entries) * DECODED_ENTRY_BYTES;
+    this.cache.put(this.fileNumber, offset, block, charge);
+    assert(payload.length + BLOCK_TRAILER_BYTES === bytes.length, 'block payload size');
+    return block;
+  }
+}
+
+export class TableReader {
+  readonly meta: TableMeta;
+  /** Bytes this reader holds outside the block cache (index, filter, properties), for the memory budget. */
+  readonly memoryBytes: number;
+  private readonly smallest: string;
+  private readonly largest: string;
+  /** Reused by get and versions, which never yield mid-way. */
+  private readonly scratch: Cursor;
+
+  private constructor(
+    private readonly reader: ObjectReader,
+    private readonly blocks: TableBlocks,
+    private readonly filter: BloomFilter,
+    meta: TableMeta,
+    memoryBytes: number,
+  ) {
+    this.meta = meta;
+    this.smallest = meta.smallest;
+    this.largest = meta.largest;
+    this.memoryBytes = memoryBytes;
+    this.scratch = new Cursor(blocks);
+  }
+
+  /** The table's object name, as given to open. */
+  get name(): string {
+    return this.blocks.name;
+  }
+
+  /**
+   * Reads and verifies footer, properties, index and filter synchronously. Any damage,
+   * inconsistency or a fileNumber/size different from `expected` throws StrataError 'corruption'
+   * naming the object and byte offset; an I/O failure throws what the reader throws ('io').
+   * On success the TableReader owns `reader` and closes it in close(); on a throw the caller keeps it.
+   * Blocks are cached under `expected.fileNumber`, which must be this table's alone.
+   */
+  static open(
+    reader: ObjectReader,
+    name: string,
+    expected: { fileNumber: number; size?: number },
+    cache: BlockCache,
+  ): TableReader {
+    const size = reader.size;
+    if (expected.size !== undefined && size !== expected.size) {
+      throw corruption(
+        name,
+        Math.min(size, expected.size),
+        `size ${size} where ${expected.size} was expected`,
+      );
+    }
+    if (size < TABLE_FOOTER_BYTES) throw corruption(name, 0, 'shorter than a table footer');
+    const footerAt = size - TABLE_FOOTER_BYTES;
+    const footer = unwrap(
+      decodeTableFooter(reader.readSync(footerAt, TABLE_FOOTER_BYTES), size),
+      name,
+      footerAt,
+    );
+    if (footer.fileNumber !== expected.fileNumber) {
+      throw corruption(
+        name,
+        footerAt + 16,
+        `file number ${footer.fileNumber} where ${expected.fileNumber} was expected`,
+      );
+    }
+    // Filter, index and properties are adjacent (the footer decoder checked): one read.
+    const tailAt = footer.filterOffset;
+    const tail = reader.readSync(tailAt, footerAt - tailAt);
+    const block = (offset: number, length: number, type: number): Uint8Array =>
+      unwrap(checkBlock(tail.subarray(offset - tailAt, offset - tailAt + length), type), name, offset);
+
+    const propertiesAt = footer.propertiesOffset;
+    const properties = unwrap(
+      decodePropertiesBlock(block(propertiesAt, footer.propertiesSize, BLOCK_PROPERTIES)),
+      name,
+      propertiesAt,
+    );
+    const index = unwrap(
+      decodeIndexBlock(block(footer.indexOffset, footer.indexSize, BLOCK_INDEX)),
+      name,
+      footer.indexOffset,
+    );
+    const filter = unwrap(
+      decodeFilterBlock(block(footer.filterOffset, footer.filterSize, BLOCK_FILTER)),
+      name,
+      footer.filterOffset,
+    );
+    const blockCount = index.lastKeys.length;
+    if (index.dataEnd !== footer.filterOffset) {
+      throw corruption(name, footer.indexOffset, 'data blocks do not end where the filter begins');
+    }
+    if (blockCount !== properties.dataBlocks || blockCount > properties.entries) {
+      throw corruption(name, propertiesAt, 'data block count differs from the index');
+    }
+    if (index.lastKeys[blockCount - 1] !== properties.largest || index.lastKeys[0]! < properties.smallest) {
+      throw corruption(name, propertiesAt, 'key range differs from the index');
+    }
+    for (const v of index.lastVersions) {
+      if (v < properties.minVersion || v > properties.maxVersion) {
+        throw corruption(name, footer.indexOffset, 'index version outside the table properties');
+      }
+    }
+
+    const meta: TableMeta = {
+      fileNumber: footer.fileNumber,
+      size,
+      smallest: properties.smallest,
+      largest: properties.largest,
+      minVersion: properties.minVersion,
+      maxVersion: properties.maxVersion,
+      entries: properties.entries,
+    };
+    let keyBytes = properties.smallest.length + properties.largest.length;
+    for (const k of index.lastKeys) keyBytes += k.length;
+    // The filter's bits are a view of `tail`: copy them, so the reader does not also pin the index
+    // and properties bytes it has already decoded.
+    const bits = filter.bits.slice();
+    const memoryBytes = OBJECT_OVERHEAD_BYTES + bits.length + keyBytes + blockCount * (3 * 8 + 16 + 24);
+    const shape: TableShape = {
+      name,
+      lastKeys: index.lastKeys,
+      lastVersions: index.lastVersions,
+      blockOffsets: index.blockOffsets,
+      minVersion: properties.minVersion,
+      maxVersion: properties.maxVersion,
+    };
+    const blocks = new TableBlocks(reader, cache, footer.fileNumber, shape, index.blockSizes, properties);
+    return new TableReader(reader, blocks, { probes: filter.probes, bits }, meta, memoryBytes);
+  }
+
+  /** false only when the table cannot hold `key` (range check + bloom filter). */
+  mayContain(key: string): boolean {
+    if (key < this.smallest || key > this.largest) return false;
+    return bloomMayContain(this.filter, bloomHash(key));
+  }
+
+  /** Newest entry of `key` with version <= atVersion and timestamp <= atTimestamp (a tombstone counts), or undefined. */
+  get(key: string, atVersion: number, atTimestamp: number): TableEntry | undefined {
+    this.checkOpen();
+    if (key < this.smallest || key > this.largest || !bloomMayContain(this.filter, bloomHash(key))) {
+      return undefined;
+    }
+    const c = this.scratch;
+    for (c.seek(key, atVersion); c.valid; c.next()) {
+      const run = c.run!;
+      const i = c.i;
+      if (run.keys[i] !== key) return undefined;
+      if (run.timestamps[i]! <= atTimestamp) return c.entry();
+    }
+    return undefined;
+  }
+
+  /** Every entry of `key` with version <= atVersion and timestamp <= atTimestamp, newest first. */
+  versions(key: string, atVersion: number, atTimestamp: number): TableEntry[] {
+    this.checkOpen();
+    const out: TableEntry[] = [];
+    if (!this.mayContain(key)) return out;
+    const c = this.scratch;
+    for (c.seek(key, atVersion); c.valid; c.next()) {
+      const run = c.run!;
+      const i = c.i;
+      if (run.keys[i] !== key) break;
+      if (run.timestamps[i]! <= atTimestamp) out.push(c.entry());
+    }
+    return out;
+  }
+
+  /** All entries with start <= key < end (undefined = open) in internal order. */
+  *entries(start?: string, end?: string): Generator<TableEntry> {
+    this.checkOpen();
+    const c = new Cursor(this.blocks);
+    if (start === undefined) c.seekToFirst();
+    else c.seek(start, Number.POSITIVE_INFINITY);
+    for (; c.valid; c.next()) {
+      if (end !== undefined && c.key() >= end) return;
+      yield c.entry();
+    }
+  }
+
+  /** Same range, keys descending; the versions of one key still newest first. */
+  *entriesReverse(start?: string, end?: string): Generator<TableEntry> {
+    this.checkOpen();
+    const c = new Cursor(this.blocks);
+    if (end === undefined) {
+      c.seekToLast();
+    } else {
+      c.seek(end, Number.POSITIVE_INFINITY);
+      if (c.valid) c.prev();
+      else c.seekToLast();
+    }
+    // Walking backwards meets a key's versions oldest first: gather them, then yield newest first.
+    let group: TableEntry[] = [];
+    for (; c.valid; c.prev()) {
+      const key = c.key();
+      if (start !== undefined && key < start) break;
+      if (group.length > 0 && group[0]!.key !== key) {
+        for (let j = group.length - 1; j >= 0; j--) yield group[j]!;
+        group = [];
+      }
+      group.push(c.entry());
+    }
+    for (let j = group.length - 1; j >= 0; j--) yield group[j]!;
+  }
+
+  /** Closes the object reader. Blocks stay cached for other readers of the same table (evictTable drops them). */
+  close(): void {
+    if (this.blocks.closed) return;
+    this.blocks.closed = true;
+    this.reader.close();
+  }
+
+  private checkOpen(): void {
+    if (this.blocks.closed)
+      throw new StrataError('closed', `the table reader of ${this.blocks.name} is closed`);
+  }
+}
