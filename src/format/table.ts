@@ -53,6 +53,13 @@ export const BLOCK_PROPERTIES = 4;
 export const ENTRY_PUT = 0;
 export const ENTRY_TOMBSTONE = 1;
 
+/**
+ * Largest restart interval a table may use. Prefix compression lets a run decode to about
+ * (interval × its bytes) of key strings, so bounding the interval bounds what a forged block can
+ * make a reader allocate.
+ */
+export const RESTART_INTERVAL_MAX = 1024;
+
 /** Most bloom probes per key a filter may ask for (about 43 bits per key; more gains nothing). */
 export const BLOOM_PROBES_MAX = 30;
 
@@ -281,8 +288,11 @@ export function decodeDataBlockLayout(payload: Uint8Array): Decoded<DataBlockLay
     if (unshared.value < 0 || unshared.next + unshared.value > entriesEnd)
       return bad('bad key length', offset);
     const keyEnd = unshared.next + unshared.value;
-    const version = readVarint(payload, keyEnd, entriesEnd);
-    if (version.value < 0) return bad('bad version', keyEnd);
+    // A restart entry's header, key and version end before the next run starts: runs are
+    // disjoint, so decoding every restart key reads each byte at most once.
+    const runEnd = r + 1 < count ? view.getUint32(at + 4, true) : entriesEnd;
+    const version = readVarint(payload, keyEnd, Math.min(runEnd, entriesEnd));
+    if (version.value < 0) return bad('bad version or overlapping restart runs', keyEnd);
     const key = bytesToBinary(payload, unshared.next, keyEnd);
     if (r > 0 && compareEntryKeys(restartKeys[r - 1]!, restartVersions[r - 1]!, key, version.value) >= 0) {
       return bad('restart runs out of order', offset);
@@ -311,9 +321,15 @@ let keyScratch = new Uint8Array(256);
 
 /**
  * Decodes the entries of `payload[start, end)`, one restart run: the first entry's key must be
- * whole, entries must be in strictly increasing internal order, and the last must end at `end`.
+ * whole, entries must be in strictly increasing internal order, there must be at most
+ * `entriesMax` of them (the table's restart interval), and the last must end at `end`.
  */
-export function decodeDataRun(payload: Uint8Array, start: number, end: number): Decoded<DataRun> {
+export function decodeDataRun(
+  payload: Uint8Array,
+  start: number,
+  end: number,
+  entriesMax: number,
+): Decoded<DataRun> {
   const keys: string[] = [];
   const versions: number[] = [];
   const timestamps: number[] = [];
@@ -326,6 +342,7 @@ export function decodeDataRun(payload: Uint8Array, start: number, end: number): 
   let p = start;
   while (p < end) {
     const entryAt = p;
+    if (keys.length === entriesMax) return bad('more entries than the restart interval', entryAt);
     const shared = readVarint(payload, p, end);
     if (shared.value < 0 || shared.value > prevKey.length || (keys.length === 0 && shared.value !== 0)) {
       return bad('bad shared key length', entryAt);
@@ -454,6 +471,8 @@ export function decodeIndexBlock(payload: Uint8Array): Decoded<TableIndex> {
     if (version.value < 0) return bad('bad version', suffixEnd);
     const size = readVarint(payload, version.next, end);
     if (size.value < DATA_PAYLOAD_BYTES_MIN + BLOCK_TRAILER_BYTES) return bad('bad block size', version.next);
+    // Every key of a block is spelled out by bytes of that block, so none is longer than it.
+    if (key.length > size.value) return bad('index key longer than its block', at);
     if (i > 0 && compareEntryKeys(prev, lastVersions[i - 1]!, key, version.value) >= 0) {
       return bad('index entries out of order', at);
     }
@@ -636,7 +655,7 @@ export function decodePropertiesBlock(payload: Uint8Array): Decoded<TablePropert
   const [smallest, largest] = keys as [string, string];
   if (entries < 1 || dataBlocks < 1 || dataBlocks > entries) return bad('bad entry or block count', 0);
   if (minVersion > maxVersion) return bad('min version above max version', 0);
-  if (restartInterval < 1) return bad('bad restart interval', 0);
+  if (restartInterval < 1 || restartInterval > RESTART_INTERVAL_MAX) return bad('bad restart interval', 0);
   if (smallest > largest) return bad('smallest key above largest', 0);
   return {
     ok: true,

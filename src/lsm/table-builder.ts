@@ -14,6 +14,7 @@ import {
   encodeIndexBlock,
   encodePropertiesBlock,
   encodeTableFooter,
+  RESTART_INTERVAL_MAX,
   TABLE_FOOTER_BYTES,
   type TableEntry,
   type TableMeta,
@@ -22,7 +23,7 @@ import {
 export interface TableBuilderOptions {
   /** A data block is closed once it reaches this size (default 4096). */
   blockBytes?: number;
-  /** Every this many entries a data block stores a key whole and records a restart point (default 16). */
+  /** Every this many entries a data block stores a key whole and records a restart point (default 16, at most 1024). */
   restartInterval?: number;
   /** Bloom filter bits per distinct key; 0 writes no filter (default 10, about 1% false positives). */
   bloomBitsPerKey?: number;
@@ -67,7 +68,7 @@ export class TableBuilder {
     assert(
       Number.isSafeInteger(this.restartInterval) &&
         this.restartInterval >= 1 &&
-        this.restartInterval <= 1 << 16,
+        this.restartInterval <= RESTART_INTERVAL_MAX,
       'bad restart interval',
     );
     assert(

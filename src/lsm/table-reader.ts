@@ -104,7 +104,7 @@ class DataBlock {
     const start = this.restartOffsets[r]!;
     const end = r + 1 < this.runCount ? this.restartOffsets[r + 1]! : this.entriesEnd;
     const base = t.blockOffsets[this.blockIndex]!;
-    const run = unwrap(decodeDataRun(this.payload, start, end), t.name, base);
+    const run = unwrap(decodeDataRun(this.payload, start, end, t.restartInterval), t.name, base);
     const last = run.keys.length - 1;
     // Runs are checked against their neighbours and the index, so that a table whose checksums
     // verify but whose order does not (a bug or a forged file) is reported, not misread.
@@ -134,6 +134,8 @@ interface TableShape {
   readonly blockOffsets: number[];
   readonly minVersion: number;
   readonly maxVersion: number;
+  /** Most entries in one restart run. */
+  readonly restartInterval: number;
 }
 
 /** A position in the table: block b, run r of it, entry i of the run. */
@@ -456,6 +458,7 @@ export class TableReader {
       blockOffsets: index.blockOffsets,
       minVersion: properties.minVersion,
       maxVersion: properties.maxVersion,
+      restartInterval: properties.restartInterval,
     };
     const blocks = new TableBlocks(reader, cache, footer.fileNumber, shape, index.blockSizes, properties);
     return new TableReader(reader, blocks, { probes: filter.probes, bits }, meta, memoryBytes);

@@ -24,6 +24,7 @@ import {
   encodeIndexBlock,
   encodePropertiesBlock,
   encodeTableFooter,
+  RESTART_INTERVAL_MAX,
   sealHeader,
   TABLE_FOOTER_BYTES,
   TABLE_MAGIC,
@@ -114,7 +115,7 @@ function decodeDataPayload(payload: Uint8Array): TableEntry[] | undefined {
   const out: TableEntry[] = [];
   for (let r = 0; r < restartOffsets.length; r++) {
     const end = r + 1 < restartOffsets.length ? restartOffsets[r + 1]! : entriesEnd;
-    const run = decodeDataRun(payload, restartOffsets[r]!, end);
+    const run = decodeDataRun(payload, restartOffsets[r]!, end, RESTART_INTERVAL_MAX);
     if (!run.ok) return undefined;
     const v = run.value;
     for (let i = 0; i < v.keys.length; i++) {
@@ -314,6 +315,11 @@ describe('table format', () => {
       ['restart inside an entry', edit(data, (b) => viewOf(b).setUint32(62, 20, true))],
       ['restart keys out of order', edit(data, (b) => (b[30] = 0x00))], // "ab" -> "\x00b", below "a"
       ['too short', data.subarray(0, 19)],
+      [
+        // Restart 0 (key 00 01, version 5) overlaps restart 1 at byte 2 (key 05, version 3).
+        'overlapping restart runs',
+        fromHex('00 02 00 01 05 03 000000000000 00000000 02000000 02000000'),
+      ],
     ];
     for (const [name, bytes] of badLayouts)
       assert.equal(decodeDataBlockLayout(bytes).ok, false, `layout: ${name}`);
@@ -329,7 +335,9 @@ describe('table format', () => {
       ['value past the run', edit(data, (b) => (b[13] = 30)), 0, 28],
     ];
     for (const [name, bytes, start, end] of badRuns)
-      assert.equal(decodeDataRun(bytes, start, end).ok, false, `run: ${name}`);
+      assert.equal(decodeDataRun(bytes, start, end, 16).ok, false, `run: ${name}`);
+    assert.ok(decodeDataRun(data, 0, 28, 2).ok, 'a run of 2 entries, 2 allowed');
+    assert.equal(decodeDataRun(data, 0, 28, 1).ok, false, 'a run of 2 entries, 1 allowed');
 
     const badIndexes: [string, string][] = [
       ['no entries', '00'],
@@ -338,6 +346,7 @@ describe('table format', () => {
       ['keys out of order', '02 00 01 62 04 4f 00 01 61 04 4f'],
       ['same key, older version first', '02 00 01 62 04 4f 01 00 05 4f'],
       ['shared beyond the previous key', '02 00 01 62 04 4f 02 00 05 4f'],
+      ['key longer than its block', `01 00 1e ${'62'.repeat(30)} 04 1d`],
     ];
     for (const [name, h] of badIndexes)
       assert.equal(decodeIndexBlock(fromHex(h)).ok, false, `index: ${name}`);
@@ -347,6 +356,7 @@ describe('table format', () => {
       ['more blocks than entries', '01 02 01 04 02 01 61 01 62'],
       ['min above max', '04 01 05 04 02 01 61 01 62'],
       ['restart interval 0', '04 01 01 04 00 01 61 01 62'],
+      ['restart interval 1025', '04 01 01 04 8108 01 61 01 62'],
       ['smallest above largest', '04 01 01 04 02 01 63 01 62'],
       ['trailing byte', '04 01 01 04 02 01 61 01 62 00'],
       ['key past the end', '04 01 01 04 02 01 61 02 62'],

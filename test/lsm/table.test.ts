@@ -444,10 +444,11 @@ describe('TableBuilder and TableReader', () => {
       indexKeys: [string, number][],
       smallest: string,
       largest: string,
+      writerInterval = 2,
     ) => {
       const chunks: Uint8Array[] = [];
       for (const entries of blocks) {
-        const w = new DataBlockWriter(2);
+        const w = new DataBlockWriter(writerInterval);
         for (const e of entries) w.add(e);
         chunks.push(w.finish());
       }
@@ -541,6 +542,11 @@ describe('TableBuilder and TableReader', () => {
       () => readAll(forge([[entry('a', 2), entry('b', 10)]], [['b', 10]], 'a', 'b')),
       corrupt,
       'version outside the properties',
+    );
+    assert.throws(
+      () => readAll(forge([[entry('a', 1), entry('b', 1), entry('c', 1)]], [['c', 1]], 'a', 'c', 3)),
+      corrupt,
+      'a run longer than the restart interval',
     );
   });
 
