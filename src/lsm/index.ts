@@ -1,2 +1,3 @@
 export * from './key-index.js';
+export * from './manifest-log.js';
 export * from './memtable.js';
