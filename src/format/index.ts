@@ -2,6 +2,8 @@ export * from './fixed-header.js';
 export * from './frame.js';
 export * from './internal-key.js';
 export * from './manifest-current.js';
+export * from './manifest-edit.js';
+export * from './manifest-log-header.js';
 export * from './snapshot.js';
 export * from './table.js';
 export * from './table-meta.js';

@@ -5,9 +5,15 @@ import { isObjectName } from '../../src/backend/index.js';
 import { AssertionError, SeededRandom } from '../../src/base/index.js';
 import {
   DB_LOCK,
+  FILE_NUMBER_MAX,
+  fileNumberOfName,
   MANIFEST_CURRENT,
+  MANIFEST_PREFIX,
+  manifestLogName,
   parseFileNumber,
+  parseManifestLogName,
   parseSnapshotName,
+  parseTableName,
   parseWalSegmentName,
   QUARANTINE_PREFIX,
   quarantineName,
@@ -114,5 +120,54 @@ describe('layout names', () => {
       assert.throws(() => tableName(n), isAssertion, `tableName(${n})`);
     }
     assert.throws(() => quarantineName('wal/x', -1), isAssertion, 'negative attempt');
+  });
+
+  it('names manifest logs, and manifest/current is not one', () => {
+    assert.equal(MANIFEST_PREFIX, 'manifest/', 'prefix');
+    assert.ok(MANIFEST_CURRENT.startsWith(MANIFEST_PREFIX), 'current lives under the prefix');
+    assert.equal(manifestLogName(1), 'manifest/000000000001.log', 'first log');
+    assert.ok(isObjectName(manifestLogName(FILE_NUMBER_MAX)), 'a valid object name');
+    assert.equal(FILE_NUMBER_MAX, 999_999_999_999, '12 digits');
+    const rnd = new SeededRandom(702);
+    for (let i = 0; i < 200; i++) {
+      const n: number = 1 + rnd.int(FILE_NUMBER_MAX);
+      assert.equal(parseManifestLogName(manifestLogName(n)), n, `log ${n}`);
+      assert.equal(parseTableName(tableName(n)), n, `table ${n}`);
+    }
+    for (const name of [
+      MANIFEST_CURRENT,
+      'manifest/current_publish.tmp',
+      'manifest/000000000000.log',
+      'manifest/00000000001.log',
+      'manifest/000000000001.log.tmp',
+      'manifest/000000000001.sst',
+      walSegmentName(1),
+      'quarantine/manifest.000000000001.log.0',
+    ]) {
+      assert.equal(parseManifestLogName(name), undefined, `not a manifest log: ${name}`);
+    }
+    assert.throws(() => manifestLogName(0), isAssertion, 'file number 0');
+    assert.throws(() => manifestLogName(10 ** 12), isAssertion, 'beyond 12 digits');
+  });
+
+  it('finds the file number of every numbered object, quarantined ones included', () => {
+    const cases: [string, number | undefined][] = [
+      [walSegmentName(3), 3],
+      [snapshotName(4), 4],
+      [tableName(5), 5],
+      [manifestLogName(6), 6],
+      [quarantineName(walSegmentName(7), 0), 7],
+      [quarantineName(snapshotName(8), 12), 8],
+      [quarantineName(tableName(9), 1), 9],
+      [quarantineName(manifestLogName(10), 0), 10],
+      [MANIFEST_CURRENT, undefined],
+      [DB_LOCK, undefined],
+      ['manifest/current_publish.tmp', undefined],
+      ['quarantine/wal.000000000007.log', undefined],
+      ['quarantine/wal.000000000007.log.x', undefined],
+      ['quarantine/locks.db.lock.0', undefined],
+      ['tables/000000000005.sst.tmp', undefined],
+    ];
+    for (const [name, n] of cases) assert.equal(fileNumberOfName(name), n, name);
   });
 });
