@@ -8,11 +8,15 @@ import { type Clock, invalidArgument, type Scheduler, StrataError } from '../bas
 import { Kv } from '../engine/index.js';
 import {
   type Durability,
+  type LsmTuning,
   MAIN_BRANCH_ID,
   type ReadPoint,
   type RecoveryReport,
+  type RetentionPolicy,
   Storage,
   type StorageStats,
+  treeSizing,
+  validateRetention,
 } from '../storage/index.js';
 import { currentPlatform } from './platform.js';
 
@@ -34,6 +38,16 @@ export interface OpenOptions {
   checkpointWalBytes?: number;
   /** Rotate log segments at about this size (default 64 MiB). */
   walSegmentBytes?: number;
+  /**
+   * Memory for memtables, the block cache and table indexes (default 64 MiB, at least 1 MiB).
+   * Data may be many times larger; writers are slowed, never refused, when flushing falls
+   * behind. See docs/limits.md.
+   */
+  memoryBudgetBytes?: number;
+  /** Which old versions compaction may drop (default: keep every version). */
+  retention?: RetentionPolicy;
+  /** Finer sizing of memtables, tables and levels (mostly for tests). */
+  lsm?: LsmTuning;
 }
 
 const DURABILITIES: readonly Durability[] = ['strict', 'buffered', 'ephemeral'];
@@ -50,6 +64,8 @@ function checkOptions(options: unknown): OpenOptions {
   if (o.onCorruption !== undefined && o.onCorruption !== 'fail' && o.onCorruption !== 'quarantine') {
     throw invalidArgument(`onCorruption must be 'fail' or 'quarantine'; got ${String(o.onCorruption)}`);
   }
+  if (o.memoryBudgetBytes !== undefined || o.lsm !== undefined) treeSizing(o.memoryBudgetBytes, o.lsm);
+  if (o.retention !== undefined) validateRetention(o.retention);
   for (const k of ['checkpointWalBytes', 'walSegmentBytes'] as const) {
     const v = o[k];
     if (v !== undefined && (!Number.isSafeInteger(v) || v < 4096))
@@ -130,6 +146,9 @@ export class Strata {
       ...(o.onCorruption === undefined ? {} : { onCorruption: o.onCorruption }),
       ...(o.checkpointWalBytes === undefined ? {} : { checkpointWalBytes: o.checkpointWalBytes }),
       ...(o.walSegmentBytes === undefined ? {} : { segmentBytesTarget: o.walSegmentBytes }),
+      ...(o.memoryBudgetBytes === undefined ? {} : { memoryBudgetBytes: o.memoryBudgetBytes }),
+      ...(o.retention === undefined ? {} : { retention: o.retention }),
+      ...(o.lsm === undefined ? {} : { lsm: o.lsm }),
     });
     try {
       return new Strata(await opening);
@@ -179,6 +198,11 @@ export class Strata {
 
   stats(): StorageStats {
     return this.storage.stats();
+  }
+
+  /** Resolves once background flushes and compactions have caught up (tests, benchmarks). */
+  settle(): Promise<void> {
+    return this.storage.settle();
   }
 
   /** Syncs and closes. Further calls reject with `closed`. */

@@ -14,11 +14,18 @@
 
 import type { Backend, BackendLock } from '../backend/index.js';
 import { assert, type Clock, type Scheduler, StrataError } from '../base/index.js';
-import { encodeManifestCurrent, type ManifestCurrent, type WriteOp } from '../format/index.js';
-import { DB_LOCK, MANIFEST_CURRENT, parseWalSegmentName, snapshotName, WAL_PREFIX } from '../layout/index.js';
-import { Memtable } from '../lsm/index.js';
+import type { WriteOp } from '../format/index.js';
+import { DB_LOCK } from '../layout/index.js';
+import {
+  EMPTY_LSM_STATE,
+  LsmTree,
+  type LsmTuning,
+  type ManifestLog,
+  Memtable,
+  type RetentionPolicy,
+  treeSizing,
+} from '../lsm/index.js';
 import { type CorruptionPolicy, type RecoveryReport, recover } from './recovery.js';
-import { writeSnapshot } from './snapshot-io.js';
 import { BUFFERED_SYNC_POLICY, type SyncPolicy, WalWriter } from './wal-writer.js';
 
 export type Durability = 'strict' | 'buffered' | 'ephemeral';
@@ -38,8 +45,14 @@ export interface CommitRuntimeOptions {
   clock: Clock;
   scheduler: Scheduler;
   onCorruption?: CorruptionPolicy;
-  /** Take a checkpoint once this many WAL bytes accumulated since the last one. */
+  /** Flush the memtable once this many WAL bytes accumulated since the last flush began. */
   checkpointWalBytes?: number;
+  /** Memory for memtables, caches and table indexes (default 64 MiB); see treeSizing. */
+  memoryBudgetBytes?: number;
+  /** Finer sizing of the tree (tests use tiny tables to exercise flushes and compactions). */
+  lsm?: LsmTuning;
+  /** Which versions compaction may drop (default: keep every version). */
+  retention?: RetentionPolicy;
   segmentBytesTarget?: number;
   syncPolicy?: SyncPolicy;
 }
@@ -47,33 +60,33 @@ export interface CommitRuntimeOptions {
 export const CHECKPOINT_WAL_BYTES_DEFAULT = 256 * 1024 * 1024;
 
 export class CommitRuntime {
-  readonly memtable: Memtable;
+  readonly tree: LsmTree;
   readonly durability: Durability;
   readonly recovery: RecoveryReport;
   private readonly backend: Backend | undefined;
   private readonly clock: Clock;
+  private readonly scheduler: Scheduler;
   private readonly writer: WalWriter | undefined;
   private readonly lock: BackendLock | undefined;
   private readonly checkpointWalBytes: number;
-  private manifest: ManifestCurrent | undefined;
-  private nextFileNumber: number;
+  /** Commits waiting for back-pressure to clear, in arrival order. */
+  private stalled = 0;
+  private stallChain: Promise<unknown> = Promise.resolve();
 
   private issued: number;
   private visible: number;
   private lastTimestamp: number;
   private walBytesSinceCheckpoint = 0;
-  private checkpointing: Promise<void> | undefined;
   private failure: StrataError | undefined;
   private lifecycle: LifecycleState = 'open';
 
   private constructor(init: {
     options: CommitRuntimeOptions;
-    memtable: Memtable;
+    tree: LsmTree;
     recovery: RecoveryReport;
     lock?: BackendLock;
     writer?: WalWriter;
-    manifest?: ManifestCurrent;
-    nextFileNumber: number;
+    manifest?: ManifestLog;
     lastVersion: number;
     issuedFloor: number;
     lastTimestamp: number;
@@ -81,13 +94,12 @@ export class CommitRuntime {
     this.durability = init.options.durability;
     this.backend = init.options.backend;
     this.clock = init.options.clock;
+    this.scheduler = init.options.scheduler;
     this.checkpointWalBytes = init.options.checkpointWalBytes ?? CHECKPOINT_WAL_BYTES_DEFAULT;
-    this.memtable = init.memtable;
+    this.tree = init.tree;
     this.recovery = init.recovery;
     this.lock = init.lock;
     this.writer = init.writer;
-    this.manifest = init.manifest;
-    this.nextFileNumber = init.nextFileNumber;
     this.visible = init.lastVersion;
     this.issued = init.issuedFloor;
     this.lastTimestamp = init.lastTimestamp;
@@ -95,17 +107,28 @@ export class CommitRuntime {
 
   /** Opens (recovering) or creates a database. */
   static async open(options: CommitRuntimeOptions): Promise<CommitRuntime> {
+    const sizing = treeSizing(options.memoryBudgetBytes, options.lsm);
+    const treeOptions = {
+      clock: options.clock,
+      scheduler: options.scheduler,
+      retention: options.retention ?? {},
+      ...sizing,
+    };
     if (options.durability === 'ephemeral') {
+      const tree = await LsmTree.open(
+        { ...treeOptions, backend: undefined, manifest: undefined, editExtras: () => ({}) },
+        EMPTY_LSM_STATE,
+        new Memtable(),
+      );
       return new CommitRuntime({
         options,
-        memtable: new Memtable(),
+        tree,
         recovery: {
           health: 'clean',
           recoveredVersion: 0,
           durableVersion: 0,
           notes: ['in memory; nothing is stored'],
         },
-        nextFileNumber: 1,
         lastVersion: 0,
         issuedFloor: 0,
         lastTimestamp: 0,
@@ -114,25 +137,22 @@ export class CommitRuntime {
     const backend = options.backend;
     assert(backend !== undefined, 'a durable database needs a backend');
     const lock = await backend.lock(DB_LOCK);
+    let manifest: ManifestLog | undefined;
+    let tree: LsmTree | undefined;
     try {
       const state = await recover(backend, options.onCorruption ?? 'fail');
-      let nextFileNumber = state.nextFileNumber;
-      const firstSegmentFile = nextFileNumber++;
+      manifest = state.manifest;
+      const log = manifest;
       // After an unclean end, versions up to the durable reservation may have been seen.
       const issuedFloor = state.cleanClose
         ? state.lastVersion
         : Math.max(state.lastVersion, state.reservedVersion);
-      const runtimeRef: { current?: CommitRuntime } = {};
       const writer = new WalWriter({
         backend,
         scheduler: options.scheduler,
         clock: options.clock,
-        firstSegmentFile,
-        allocateFileNumber: () => {
-          const r = runtimeRef.current;
-          assert(r !== undefined, 'file number requested before open finished');
-          return r.nextFileNumber++;
-        },
+        firstSegmentFile: log.allocateFileNumber(),
+        allocateFileNumber: () => log.allocateFileNumber(),
         startVersion: state.lastVersion,
         startTimestamp: state.lastTimestamp,
         reservedVersion: state.reservedVersion,
@@ -141,23 +161,41 @@ export class CommitRuntime {
           ? {}
           : { segmentBytesTarget: options.segmentBytesTarget }),
       });
+      tree = await LsmTree.open(
+        {
+          ...treeOptions,
+          backend,
+          manifest: log,
+          // Reservation records in the WAL a flush releases must live on in the manifest.
+          editExtras: () => ({
+            reservedVersion: Math.max(
+              log.state.reservedVersion,
+              writer.durableReservation,
+              state.reservedVersion,
+            ),
+          }),
+        },
+        log.state,
+        state.memtable,
+      );
       // The new segment's header is made durable now, so every session leaves a durable mark.
       await writer.startSegment();
       const runtime = new CommitRuntime({
         options,
-        memtable: state.memtable,
+        tree,
         recovery: state.report,
         lock,
         writer,
-        manifest: state.manifest,
-        nextFileNumber,
+        manifest: log,
         lastVersion: state.lastVersion,
         issuedFloor,
         lastTimestamp: state.lastTimestamp,
       });
-      runtimeRef.current = runtime;
+      // A recovered memtable past its size is flushed at once.
+      tree.afterWrite(writer.currentSegmentFile);
       return runtime;
     } catch (error) {
+      await tree?.close().catch(() => undefined);
       await lock.release().catch(() => undefined);
       throw error;
     }
@@ -182,7 +220,7 @@ export class CommitRuntime {
     if (this.lifecycle === 'closed' || this.lifecycle === 'closing') {
       throw new StrataError('closed', 'the database is closed', { committed: 'no' });
     }
-    const failure = this.failure ?? this.writer?.error;
+    const failure = this.failure ?? this.writer?.error ?? this.tree.error;
     if (failure !== undefined) {
       this.lifecycle = 'failed';
       this.failure = failure;
@@ -201,6 +239,36 @@ export class CommitRuntime {
    * Resolves once the commit is visible and as durable as the mode promises.
    */
   commit(ops: readonly WriteOp[], validate?: () => void): Promise<CommitResult> {
+    if (this.stalled === 0 && !this.tree.shouldStall) {
+      if (this.tree.shouldSlow) return this.slowCommit(ops, validate);
+      return this.commitNow(ops, validate);
+    }
+    // Back-pressure: wait (in arrival order) until flushes or compactions catch up.
+    this.stalled++;
+    const run = this.stallChain
+      .then(() => this.tree.admission())
+      .then(
+        () => {
+          this.stalled--;
+          return this.commitNow(ops, validate);
+        },
+        (error: unknown) => {
+          this.stalled--;
+          throw error;
+        },
+      );
+    this.stallChain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** L0 is past its slowdown trigger: yield once before committing, so compaction gets a turn. */
+  private slowCommit(ops: readonly WriteOp[], validate?: () => void): Promise<CommitResult> {
+    return new Promise<void>((resolve) => this.scheduler.soon(resolve)).then(() =>
+      this.commitNow(ops, validate),
+    );
+  }
+
+  private commitNow(ops: readonly WriteOp[], validate?: () => void): Promise<CommitResult> {
     try {
       this.checkWritable();
       validate?.();
@@ -215,7 +283,7 @@ export class CommitRuntime {
     const timestamp = now > this.lastTimestamp ? now : this.lastTimestamp;
     this.issued = version;
     this.lastTimestamp = timestamp;
-    this.memtable.apply(version, timestamp, ops);
+    this.tree.active.apply(version, timestamp, ops);
     const result: CommitResult = { version, timestamp };
     const writer = this.writer;
     if (writer === undefined) {
@@ -225,7 +293,13 @@ export class CommitRuntime {
     if (this.durability === 'buffered') writer.reserveFor(version);
     writer.add(version, timestamp, ops);
     for (const op of ops) this.walBytesSinceCheckpoint += op.key.length + (op.value?.length ?? 0) + 8;
-    if (this.walBytesSinceCheckpoint >= this.checkpointWalBytes) this.startBackgroundCheckpoint();
+    if (this.walBytesSinceCheckpoint >= this.checkpointWalBytes) {
+      // Bounds how much log recovery must replay: the flush lets older segments go.
+      this.walBytesSinceCheckpoint = 0;
+      this.tree.freeze(writer.currentSegmentFile);
+    } else {
+      this.tree.afterWrite(writer.currentSegmentFile);
+    }
 
     if (this.durability === 'buffered' && version <= writer.durableReservation) {
       this.visible = version;
@@ -259,71 +333,22 @@ export class CommitRuntime {
   }
 
   /**
-   * Takes a checkpoint: finishes the WAL segment, writes every version up to it to a snapshot,
-   * publishes a manifest naming both, and only then deletes the WAL and snapshot it supersedes.
+   * Flushes every memtable to tables: afterwards recovery replays no log from before this call,
+   * and the WAL segments it covered are deleted.
    */
-  checkpoint(): Promise<void> {
-    // Checked before joining a checkpoint in flight: after a failure nothing reports success.
-    try {
-      this.checkWritable();
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (this.checkpointing !== undefined) return this.checkpointing;
-    if (this.writer === undefined) return Promise.resolve();
-    this.checkpointing = this.runCheckpoint().finally(() => {
-      this.checkpointing = undefined;
-    });
-    return this.checkpointing;
-  }
-
-  private startBackgroundCheckpoint(): void {
-    if (this.checkpointing !== undefined) return;
-    this.walBytesSinceCheckpoint = 0;
-    this.checkpoint().catch(() => {
-      // Recorded as the runtime's failure; the next write reports it.
-    });
-  }
-
-  private async runCheckpoint(): Promise<void> {
+  async checkpoint(): Promise<void> {
+    this.checkWritable();
     const writer = this.writer;
-    const backend = this.backend;
-    const old = this.manifest;
-    assert(writer !== undefined && backend !== undefined && old !== undefined, 'checkpoint without storage');
-    try {
-      const rotated = await writer.rotate();
-      if (rotated.version === old.snapshotVersion) return;
-      const file = this.nextFileNumber++;
-      await writeSnapshot(backend, file, this.memtable, rotated.version, rotated.timestamp);
-      const manifest: ManifestCurrent = {
-        snapshotFile: file,
-        snapshotVersion: rotated.version,
-        walStartFile: rotated.nextSegmentFile,
-        nextFileNumber: this.nextFileNumber,
-        reservedVersion: Math.max(old.reservedVersion, writer.durableReservation),
-      };
-      await backend.publish(MANIFEST_CURRENT, encodeManifestCurrent(manifest));
-      this.manifest = manifest;
-      this.walBytesSinceCheckpoint = 0;
-      // Now provably unreachable from manifest/current: the old checkpoint and older WAL.
-      if (old.snapshotFile !== 0) await backend.delete(snapshotName(old.snapshotFile));
-      for (const name of await backend.list(WAL_PREFIX)) {
-        const n = parseWalSegmentName(name);
-        if (n !== undefined && n < manifest.walStartFile) await backend.delete(name);
-      }
-    } catch (error) {
-      const failure =
-        error instanceof StrataError
-          ? error
-          : new StrataError('io', 'checkpoint failed', { cause: error, committed: 'no' });
-      this.failure = new StrataError(
-        failure.code === 'no_space' ? 'no_space' : 'io',
-        `a checkpoint failed (${failure.message}); writes are refused until the database is reopened`,
-        { cause: failure, committed: 'no' },
-      );
-      this.lifecycle = 'failed';
-      throw this.failure;
-    }
+    if (writer === undefined) return;
+    this.tree.freeze(writer.currentSegmentFile);
+    this.walBytesSinceCheckpoint = 0;
+    await this.tree.flushAll();
+  }
+
+  /** Waits until flushes and compactions have nothing left to do (tests and benchmarks). */
+  async settle(): Promise<void> {
+    this.checkReadable();
+    await this.tree.idle();
   }
 
   /** Finishes pending work, writes a clean-close record, releases the lock. Idempotent. */
@@ -332,7 +357,7 @@ export class CommitRuntime {
     this.lifecycle = 'closing';
     let lost: StrataError | undefined;
     try {
-      if (this.checkpointing !== undefined) await this.checkpointing.catch(() => undefined);
+      await this.tree.close();
       const writer = this.writer;
       if (writer !== undefined) {
         await writer.close(this.issued);

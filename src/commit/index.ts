@@ -1,4 +1,3 @@
 export * from './commit-runtime.js';
 export * from './recovery.js';
-export * from './snapshot-io.js';
 export * from './wal-writer.js';

@@ -1,9 +1,11 @@
 /**
- * Recovery: rebuilds the memtable from the newest checkpoint and the WAL after it, and says
- * what it found. The rules (docs/ARCHITECTURE.md, "Recovery"):
+ * Recovery: opens the manifest (the tables in levels and the WAL position they cover), then
+ * rebuilds the memtable from the WAL after what the tables hold, and says what it found. The
+ * rules (docs/ARCHITECTURE.md, "Recovery"):
  *
- * 1. `manifest/current` names the checkpoint and the first WAL segment to replay. Both are
- *    synced before it names them, so damage there is corruption of a synced region.
+ * 1. `manifest/current` names the manifest log; the log's edits name the tables and the first
+ *    WAL segment to replay, and the version every table covers (`flushedVersion`). Tables and
+ *    edits are synced before an edit names them, so damage there is corruption.
  * 2. Every WAL segment but the newest was synced completely before its successor was created,
  *    so a damaged record in one of them is corruption.
  * 3. In the newest segment, a damaged or truncated record starts a torn tail — unless a valid
@@ -14,32 +16,23 @@
  * 5. Corruption fails the open with a `corruption` error naming the object and offset, unless
  *    the caller asked to quarantine: then the damaged segment and every later one are set
  *    aside under quarantine/, the valid prefix is kept, and health is `degraded`.
+ * 6. Tables no edit names (a flush or compaction that crashed before its edit) are set aside
+ *    under quarantine/, never deleted outright.
  */
 
 import type { Backend } from '../backend/index.js';
 import { StrataError } from '../base/index.js';
+import { decodeWalRecord, decodeWalSegmentHeader, readFrame, WAL_HEADER_BYTES } from '../format/index.js';
 import {
-  decodeManifestCurrent,
-  decodeWalRecord,
-  decodeWalSegmentHeader,
-  encodeManifestCurrent,
-  type ManifestCurrent,
-  readFrame,
-  WAL_HEADER_BYTES,
-} from '../format/index.js';
-import {
-  MANIFEST_CURRENT,
-  parseSnapshotName,
   parseWalSegmentName,
   QUARANTINE_PREFIX,
   quarantineName,
   SNAPSHOT_PREFIX,
-  snapshotName,
+  TABLE_PREFIX,
   WAL_PREFIX,
   walSegmentName,
 } from '../layout/index.js';
-import { Memtable } from '../lsm/index.js';
-import { loadSnapshot } from './snapshot-io.js';
+import { ManifestLog, Memtable } from '../lsm/index.js';
 
 export type RecoveryHealth = 'clean' | 'degraded';
 
@@ -58,15 +51,15 @@ export interface RecoveryReport {
 export type CorruptionPolicy = 'fail' | 'quarantine';
 
 export interface RecoveredState {
+  /** The WAL after the tables, replayed. */
   memtable: Memtable;
-  manifest: ManifestCurrent;
+  manifest: ManifestLog;
   lastVersion: number;
   lastTimestamp: number;
   /** Versions up to here may have been issued (and seen) before the crash. */
   reservedVersion: number;
   /** The previous session ended with a close record: nothing was lost. */
   cleanClose: boolean;
-  nextFileNumber: number;
   report: RecoveryReport;
 }
 
@@ -99,72 +92,31 @@ export async function recover(backend: Backend, policy: CorruptionPolicy): Promi
   let health: RecoveryHealth = 'clean';
   const memtable = new Memtable();
 
-  const walNames = await backend.list(WAL_PREFIX);
-  const snapshotNames = await backend.list(SNAPSHOT_PREFIX);
   const quarantined = await backend.list(QUARANTINE_PREFIX);
-  const currentBytes = await backend.read(MANIFEST_CURRENT);
-  let manifest: ManifestCurrent;
-  if (currentBytes === undefined) {
-    if (walNames.length > 0 || snapshotNames.length > 0) {
-      throw corruptionError(
-        new Corruption(MANIFEST_CURRENT, 0, 'missing, while wal/ or snapshots/ hold objects'),
-      );
-    }
-    manifest = {
-      snapshotFile: 0,
-      snapshotVersion: 0,
-      walStartFile: 1,
-      nextFileNumber: 1,
-      reservedVersion: 0,
-    };
-    await backend.publish(MANIFEST_CURRENT, encodeManifestCurrent(manifest));
-    notes.push('created a new database');
-  } else {
-    const decoded = decodeManifestCurrent(currentBytes);
-    if (!decoded.ok) throw corruptionError(new Corruption(MANIFEST_CURRENT, 0, decoded.reason));
-    manifest = decoded.manifest;
-    // A publish whose directory sync failed leaves the new manifest readable but its name not
-    // durable. Recovery is about to act on it (and delete what the old one named), so it makes
-    // the name durable first.
-    await backend.sync(MANIFEST_CURRENT);
-  }
+  const opened = await ManifestLog.open(backend);
+  const manifest = opened.log;
+  notes.push(...opened.notes);
+  const state = manifest.state;
+  const walNames = await backend.list(WAL_PREFIX);
 
-  let lastVersion = 0;
-  let lastTimestamp = 0;
-  if (manifest.snapshotFile !== 0) {
-    try {
-      const s = await loadSnapshot(backend, manifest.snapshotFile, manifest.snapshotVersion, memtable);
-      lastVersion = s.version;
-      lastTimestamp = s.timestamp;
-      notes.push(
-        `loaded checkpoint ${snapshotName(manifest.snapshotFile)} (version ${s.version}, ${s.entries} entries)`,
-      );
-    } catch (error) {
-      if (error instanceof StrataError) throw error;
-      throw new StrataError('corruption', `${snapshotName(manifest.snapshotFile)} could not be decoded`, {
-        cause: error,
-        object: snapshotName(manifest.snapshotFile),
-      });
-    }
-  }
-
-  let maxFile = manifest.nextFileNumber - 1;
-  for (const n of snapshotNames) maxFile = Math.max(maxFile, parseSnapshotName(n) ?? 0);
+  let lastVersion = state.flushedVersion;
+  let lastTimestamp = state.flushedTimestamp;
   const segments: number[] = [];
   for (const n of walNames) {
     const file = parseWalSegmentName(n);
-    if (file === undefined) continue;
-    maxFile = Math.max(maxFile, file);
-    if (file >= manifest.walStartFile) segments.push(file);
+    if (file !== undefined && file >= state.walStartFile) segments.push(file);
   }
   segments.sort((a, b) => a - b);
 
-  let reservedVersion = manifest.reservedVersion;
+  let reservedVersion = state.reservedVersion;
   let cleanClose = false;
   // The newest segment as replay last saw it, and whether replay already rewrote it durably.
   let lastRead: { name: string; bytes: Uint8Array; published: boolean } | undefined;
   let replayedCommits = 0;
-  const snapshotVersion = lastVersion;
+  const tablesVersion = lastVersion;
+  // The newest version the log itself has reached, replayed or not: the first segment may begin
+  // before the tables' version, and its commits up to that version are already in tables.
+  let logVersion: number | undefined;
 
   // Replay each segment; on damage, decide between torn tail and corruption.
   for (let i = 0; i < segments.length; i++) {
@@ -186,14 +138,22 @@ export async function recover(backend: Backend, policy: CorruptionPolicy): Promi
         }
         throw new Corruption(name, 0, header.ok ? 'file number does not match its name' : header.reason, i);
       }
-      if (header.header.previousVersion !== lastVersion) {
+      // Each segment continues where the log before it ended. A gap is allowed only where the
+      // tables cover it: a flush can hold versions whose log records a crash then lost (a
+      // strict commit not yet acknowledged), and the next session's log starts above them.
+      const previous = header.header.previousVersion;
+      const continues =
+        previous === logVersion ||
+        ((logVersion === undefined || previous > logVersion) && previous <= tablesVersion);
+      if (!continues) {
         throw new Corruption(
           name,
           16,
-          `it continues from version ${header.header.previousVersion}, but the log before it ends at ${lastVersion}`,
+          `it continues from version ${previous}, but the log before it ends at ${logVersion ?? lastVersion}`,
           i,
         );
       }
+      logVersion = previous;
       // A writer writes nothing after its close record, so a segment after one was begun by a
       // later session; until that session's own close record, it did not close cleanly (its
       // commits may have been seen and lost, above versions a close record says were last).
@@ -207,20 +167,23 @@ export async function recover(backend: Backend, policy: CorruptionPolicy): Promi
             throw new Corruption(name, off, 'a record with a valid checksum is malformed', i);
           cleanClose = false;
           if (rec.type === 'commit') {
-            if (rec.version <= lastVersion) {
-              throw new Corruption(name, off, `version ${rec.version} does not follow ${lastVersion}`, i);
+            if (rec.version <= logVersion) {
+              throw new Corruption(name, off, `version ${rec.version} does not follow ${logVersion}`, i);
             }
-            memtable.apply(rec.version, rec.timestamp, rec.ops);
-            lastVersion = rec.version;
-            lastTimestamp = Math.max(lastTimestamp, rec.timestamp);
-            replayedCommits++;
+            logVersion = rec.version;
+            if (rec.version > lastVersion) {
+              memtable.apply(rec.version, rec.timestamp, rec.ops);
+              lastVersion = rec.version;
+              lastTimestamp = Math.max(lastTimestamp, rec.timestamp);
+              replayedCommits++;
+            }
           } else if (rec.type === 'reserve') {
             reservedVersion = Math.max(reservedVersion, rec.reservedVersion);
           } else {
             // The close record carries the highest version the session issued, which can be
             // above its last commit when that session started above a reservation.
             reservedVersion = Math.max(reservedVersion, rec.lastVersion);
-            cleanClose = rec.lastVersion === lastVersion;
+            cleanClose = rec.lastVersion === Math.max(lastVersion, logVersion);
           }
           off = f.end;
           continue;
@@ -254,8 +217,7 @@ export async function recover(backend: Backend, policy: CorruptionPolicy): Promi
       const issued = await highestVersionFrom(backend, segments, error.segmentIndex);
       if (issued > reservedVersion) {
         reservedVersion = issued;
-        manifest = { ...manifest, reservedVersion };
-        await backend.publish(MANIFEST_CURRENT, encodeManifestCurrent(manifest));
+        await manifest.apply({ reservedVersion });
         notes.push(`versions up to ${issued} were issued in the log set aside; new commits start above them`);
       }
       await quarantineFrom(backend, segments, error, quarantined.length, notes);
@@ -274,7 +236,7 @@ export async function recover(backend: Backend, policy: CorruptionPolicy): Promi
   // without writing it (see backend.ts). So the newest segment, the only one that can hold
   // unsynced data (each is synced before its successor exists), is rewritten, atomically.
   const live = (await backend.list(WAL_PREFIX)).filter(
-    (n) => (parseWalSegmentName(n) ?? 0) >= manifest.walStartFile,
+    (n) => (parseWalSegmentName(n) ?? 0) >= state.walStartFile,
   );
   const newest = live[live.length - 1];
   if (newest !== undefined && !(lastRead?.name === newest && lastRead.published)) {
@@ -282,9 +244,9 @@ export async function recover(backend: Backend, policy: CorruptionPolicy): Promi
     if (replayed !== undefined) await backend.publish(newest, replayed);
   }
 
-  if (replayedCommits > 0 || lastVersion > snapshotVersion) {
+  if (replayedCommits > 0 || lastVersion > tablesVersion) {
     notes.push(
-      `replayed ${replayedCommits} commits from the log (versions ${snapshotVersion + 1}..${lastVersion})`,
+      `replayed ${replayedCommits} commits from the log (versions ${tablesVersion + 1}..${lastVersion})`,
     );
   }
   if (!cleanClose && segments.length > 0 && reservedVersion > lastVersion) {
@@ -292,7 +254,15 @@ export async function recover(backend: Backend, policy: CorruptionPolicy): Promi
       `the previous session did not close cleanly; versions up to ${reservedVersion} may have been seen before the crash, so new commits start above it`,
     );
   }
-  await removeUnreachable(backend, manifest, walNames, snapshotNames);
+  await removeUnreachable(backend, state.walStartFile, walNames);
+  const orphans = manifest.unreferencedTables(await backend.list(TABLE_PREFIX));
+  for (const name of orphans) {
+    const target = quarantineName(name, quarantined.length);
+    await backend.rename(name, target);
+    notes.push(
+      `set ${name} aside as ${target}: no manifest edit names it (an interrupted flush or compaction)`,
+    );
+  }
 
   return {
     memtable,
@@ -301,7 +271,6 @@ export async function recover(backend: Backend, policy: CorruptionPolicy): Promi
     lastTimestamp,
     reservedVersion,
     cleanClose,
-    nextFileNumber: Math.max(manifest.nextFileNumber, maxFile + 1),
     report: { health, recoveredVersion: lastVersion, durableVersion: lastVersion, notes },
   };
 }
@@ -385,19 +354,18 @@ async function quarantineFrom(
   }
 }
 
-/** Deletes objects that manifest/current proves unreachable: superseded WAL and checkpoints. */
+/**
+ * Deletes what the manifest proves unreachable: WAL segments before the first one replayed, and
+ * checkpoint files of the format tables replaced.
+ */
 async function removeUnreachable(
   backend: Backend,
-  manifest: ManifestCurrent,
+  walStartFile: number,
   walNames: readonly string[],
-  snapshotNames: readonly string[],
 ): Promise<void> {
   for (const n of walNames) {
     const file = parseWalSegmentName(n);
-    if (file !== undefined && file < manifest.walStartFile) await backend.delete(n);
+    if (file !== undefined && file < walStartFile) await backend.delete(n);
   }
-  for (const n of snapshotNames) {
-    const file = parseSnapshotName(n);
-    if (file !== undefined && file !== manifest.snapshotFile) await backend.delete(n);
-  }
+  for (const n of await backend.list(SNAPSHOT_PREFIX)) await backend.delete(n);
 }

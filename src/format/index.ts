@@ -4,7 +4,6 @@ export * from './internal-key.js';
 export * from './manifest-current.js';
 export * from './manifest-edit.js';
 export * from './manifest-log-header.js';
-export * from './snapshot.js';
 export * from './table.js';
 export * from './table-meta.js';
 export * from './wal-record.js';

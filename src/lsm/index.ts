@@ -5,5 +5,7 @@ export * from './manifest-log.js';
 export * from './memtable.js';
 export * from './merge.js';
 export * from './retention.js';
+export * from './sizing.js';
 export * from './table-builder.js';
 export * from './table-reader.js';
+export * from './tree.js';

@@ -52,6 +52,7 @@ export class Memtable {
   private readonly index = new KeyIndex<Slot>();
   private bytes = 0;
   private newest = 0;
+  private newestTs = 0;
   private entryCount = 0;
   private keyTotal = 0;
   /** The keyspace the last insert went to: batches and bulk loads mostly stay in one. */
@@ -76,10 +77,16 @@ export class Memtable {
     return this.newest;
   }
 
+  /** The timestamp of the newest version applied. */
+  get newestTimestamp(): number {
+    return this.newestTs;
+  }
+
   /** Applies one commit batch. Requires `version` greater than every version applied before. */
   apply(version: number, timestamp: number, ops: readonly WriteOp[]): void {
     assert(version > this.newest, `memtable versions must increase (${version} after ${this.newest})`);
     this.newest = version;
+    this.newestTs = timestamp;
     for (const op of ops) this.insert(op.key, version, timestamp, op.value);
   }
 
@@ -117,7 +124,10 @@ export class Memtable {
       this.bytes +=
         (key.length + rest.length) * 2 + 2 * ENTRY_OVERHEAD_BYTES + (value === null ? 0 : value.length);
       this.entryCount++;
-      if (version > this.newest) this.newest = version;
+      if (version >= this.newest) {
+        this.newest = version;
+        this.newestTs = timestamp;
+      }
       return;
     }
     const head = slot.head;
@@ -131,7 +141,10 @@ export class Memtable {
     slot.head = { version, timestamp, value, older: head };
     this.bytes += ENTRY_OVERHEAD_BYTES + (value === null ? 0 : value.length);
     this.entryCount++;
-    if (version > this.newest) this.newest = version;
+    if (version >= this.newest) {
+      this.newest = version;
+      this.newestTs = timestamp;
+    }
   }
 
   /**

@@ -13,7 +13,16 @@ import {
   type RecoveryReport,
 } from '../commit/index.js';
 import { keyspacePrefix, type WriteOp } from '../format/index.js';
-import { entryAt, type VersionEntry } from '../lsm/index.js';
+import type { Found, TreeStats } from '../lsm/index.js';
+
+export {
+  type LsmTuning,
+  MEMORY_BUDGET_BYTES_DEFAULT,
+  type RetentionPolicy,
+  type TreeStats,
+  treeSizing,
+  validateRetention,
+} from '../lsm/index.js';
 
 export type { CommitResult, Durability, LifecycleState, RecoveryReport, WriteOp };
 
@@ -47,17 +56,8 @@ interface Resolved {
   timestamp: number;
 }
 
-function toStored(e: VersionEntry): StoredVersion {
+function toStored(e: Found): StoredVersion {
   return { version: e.version, timestamp: e.timestamp, value: e.value };
-}
-
-/** The versions of a chain from `newest` down, keeping those at or before `atTimestamp`. */
-function collectHistory(newest: VersionEntry | undefined, atTimestamp: number): StoredVersion[] {
-  const out: StoredVersion[] = [];
-  for (let e = newest; e !== undefined; e = e.older) {
-    if (e.timestamp <= atTimestamp) out.push(toStored(e));
-  }
-  return out;
 }
 
 export class Storage {
@@ -117,10 +117,7 @@ export class Storage {
   /** The newest version of `key` at the read point, tombstones included. */
   getv(key: string, at?: ReadPoint): StoredVersion | undefined {
     const r = this.resolve(at);
-    const e =
-      r.timestamp === Number.POSITIVE_INFINITY
-        ? this.runtime.memtable.get(key, r.version)
-        : this.runtime.memtable.getAtTimestamp(key, r.timestamp, r.version);
+    const e = this.runtime.tree.get(key, r.version, r.timestamp);
     return e === undefined ? undefined : toStored(e);
   }
 
@@ -131,49 +128,47 @@ export class Storage {
    */
   getvIn(keyspace: string, key: string, at?: ReadPoint): StoredVersion | undefined {
     const r = this.resolve(at);
-    const e =
-      r.timestamp === Number.POSITIVE_INFINITY
-        ? this.runtime.memtable.getIn(keyspace, key, r.version)
-        : this.runtime.memtable.getAtTimestampIn(keyspace, key, r.timestamp, r.version);
+    const e = this.runtime.tree.getIn(keyspace, key, r.version, r.timestamp);
     return e === undefined ? undefined : toStored(e);
   }
 
   /** Fast path for the newest visible value: bytes, or undefined when missing or deleted. */
   read(key: string): Uint8Array | undefined {
     this.runtime.checkReadable();
-    const e = this.runtime.memtable.get(key, this.runtime.visibleVersion);
+    const e = this.runtime.tree.get(key, this.runtime.visibleVersion);
     return e === undefined || e.value === null ? undefined : e.value;
   }
 
   /** read of the storage key `keyspace + key`, split as for getvIn. */
   readIn(keyspace: string, key: string): Uint8Array | undefined {
     this.runtime.checkReadable();
-    const e = this.runtime.memtable.getIn(keyspace, key, this.runtime.visibleVersion);
+    const e = this.runtime.tree.getIn(keyspace, key, this.runtime.visibleVersion);
     return e === undefined || e.value === null ? undefined : e.value;
   }
 
   /** Live (not deleted) keys in order with their version at the read point. */
   *scan(options: ScanOptions = {}): Generator<[string, StoredVersion]> {
     const r = this.resolve(options.at);
-    const memtable = this.runtime.memtable;
-    const byTime = r.timestamp !== Number.POSITIVE_INFINITY;
-    for (const slot of memtable.slots(options.start, options.end, options.reverse ?? false)) {
-      let e = entryAt(slot.head, r.version);
-      if (byTime) while (e !== undefined && e.timestamp > r.timestamp) e = e.older;
-      if (e !== undefined && e.value !== null) yield [slot.key, toStored(e)];
+    for (const e of this.runtime.tree.scan(
+      options.start,
+      options.end,
+      options.reverse ?? false,
+      r.version,
+      r.timestamp,
+    )) {
+      if (e.value !== null) yield [e.key, toStored(e)];
     }
   }
 
   /** Every version of `key` at or before the read point, newest first, deletes included. */
   history(key: string, at?: ReadPoint): StoredVersion[] {
     const r = this.resolve(at);
-    return collectHistory(this.runtime.memtable.get(key, r.version), r.timestamp);
+    return this.runtime.tree.history(key, r.version, r.timestamp).map(toStored);
   }
 
   /** history of the storage key `keyspace + key`, split as for getvIn. */
   historyIn(keyspace: string, key: string, at?: ReadPoint): StoredVersion[] {
-    const r = this.resolve(at);
-    return collectHistory(this.runtime.memtable.getIn(keyspace, key, r.version), r.timestamp);
+    return this.history(keyspace + key, at);
   }
 
   /**
@@ -182,7 +177,7 @@ export class Storage {
    * inside a `validate` callback, so that two pending writers cannot both win.
    */
   headVersion(key: string): number | undefined {
-    const e = this.runtime.memtable.head(key);
+    const e = this.runtime.tree.head(key);
     return e === undefined || e.value === null ? undefined : e.version;
   }
 
@@ -199,18 +194,24 @@ export class Storage {
     return this.runtime.checkpoint();
   }
 
+  /** Waits until background flushes and compactions are done (tests and benchmarks). */
+  settle(): Promise<void> {
+    return this.runtime.settle();
+  }
+
   close(): Promise<void> {
     return this.runtime.close();
   }
 
   stats(): StorageStats {
-    const m = this.runtime.memtable;
+    const m = this.runtime.tree.active;
     return {
       state: this.runtime.state,
       durability: this.runtime.durability,
       version: this.version,
       durableVersion: this.durableVersion,
       memtable: { keys: m.keyCount, versions: m.versionCount, bytes: m.sizeBytes },
+      tree: this.runtime.tree.stats(),
     };
   }
 }
@@ -220,5 +221,8 @@ export interface StorageStats {
   durability: Durability;
   version: number;
   durableVersion: number;
+  /** The active memtable. */
   memtable: { keys: number; versions: number; bytes: number };
+  /** Levels, tables, caches, background work and stalls. */
+  tree: TreeStats;
 }

@@ -1,0 +1,831 @@
+/**
+ * The log-structured tree (L5): the active memtable, frozen memtables waiting to be flushed, and
+ * immutable tables in levels, read together newest first.
+ *
+ *   writes ─▶ active memtable ──freeze──▶ frozen (newest first) ──flush──▶ L0 table
+ *   L0 (tables may overlap, newest first) ──compaction──▶ L1 ▶ … ▶ L6 (each sorted by key range)
+ *
+ * For any storage key, every version in a newer source is newer than every version in an older
+ * one (memtable, frozen memtables, L0 newest first, then L1, L2, …): flushes happen in version
+ * order, an L0 compaction takes every L0 table, and compaction output never splits one key's
+ * versions across tables. So a point read stops at the first source holding a version at or
+ * below its read point.
+ *
+ * The tree keeps no retention policy of its own: compaction drops only what the caller's
+ * RetentionPolicy allows. Every change of the table set is a manifest edit made durable before
+ * anyone reads through it; a table file is deleted only once no view (the current one, or one a
+ * scan still holds) references it.
+ */
+import type { Backend, ObjectReader } from '../backend/index.js';
+import { assert, type Clock, type Scheduler, StrataError } from '../base/index.js';
+import type { ManifestEdit, TableEntry, TableMeta } from '../format/index.js';
+import { parseWalSegmentName, tableName, WAL_PREFIX } from '../layout/index.js';
+import { BlockCache } from './block-cache.js';
+import {
+  type CompactionPick,
+  type LevelOptions,
+  OutputSplitter,
+  overlappingTables,
+  pickCompaction,
+} from './compaction-picker.js';
+import type { LsmState, ManifestLog } from './manifest-log.js';
+import { entryAt, Memtable, type VersionEntry } from './memtable.js';
+import { mergeEntries, mergeEntriesReverse, newestPerKey } from './merge.js';
+import { applyRetention, type RetentionPolicy } from './retention.js';
+import { TableBuilder } from './table-builder.js';
+import { TableReader } from './table-reader.js';
+
+/** One version found by a read; `value === null` is a tombstone. */
+export interface Found {
+  readonly version: number;
+  readonly timestamp: number;
+  readonly value: Uint8Array | null;
+}
+
+export interface TreeOptions {
+  /** Where tables live; undefined for an ephemeral database (nothing is ever flushed). */
+  backend: Backend | undefined;
+  manifest: ManifestLog | undefined;
+  clock: Clock;
+  scheduler: Scheduler;
+  /** Freeze the active memtable once it holds this many bytes. */
+  memtableBytes: number;
+  /** Frozen memtables allowed to wait for a flush before writers stall. */
+  frozenMax: number;
+  blockCacheBytes: number;
+  /** Budget for the table readers' in-memory index and filter blocks. */
+  tableCacheBytes: number;
+  blockBytes: number;
+  levels: LevelOptions;
+  retention: RetentionPolicy;
+  /** What the commit layer adds to every edit (the durable version reservation). */
+  editExtras: () => Pick<ManifestEdit, 'reservedVersion'>;
+  /** Entries processed per slice of flush or compaction work before yielding to the event loop. */
+  sliceEntries?: number;
+}
+
+/** A live table: its metadata, an open reader of its object, and its parsed index when cached. */
+class TableHandle {
+  reader: TableReader | undefined;
+  /** Views that reference this table. */
+  refs = 0;
+  constructor(
+    readonly meta: TableMeta,
+    readonly name: string,
+    readonly file: ObjectReader,
+  ) {}
+}
+
+/** One consistent set of tables: a manifest state and a handle per table, level by level. */
+class View {
+  refs = 1;
+  constructor(
+    readonly state: LsmState,
+    readonly tables: readonly (readonly TableHandle[])[],
+  ) {
+    for (const level of tables) for (const h of level) h.refs++;
+  }
+}
+
+export interface TreeStats {
+  memtableBytes: number;
+  frozenMemtables: number;
+  levels: { level: number; tables: number; bytes: number }[];
+  tables: number;
+  tableBytes: number;
+  blockCache: { capacityBytes: number; usedBytes: number; hits: number; misses: number; hitRate: number };
+  tableCache: { capacityBytes: number; usedBytes: number; loaded: number };
+  flushes: number;
+  compactions: number;
+  /** Bytes of table written by flushes and compactions, for write amplification. */
+  flushBytesWritten: number;
+  compactionBytesWritten: number;
+  compactionBytesRead: number;
+  /** Time writers spent waiting for flushes or compactions (back-pressure), in ms. */
+  stallMs: number;
+  stalls: number;
+}
+
+const SLICE_ENTRIES_DEFAULT = 4096;
+
+/** Binary search of a sorted, non-overlapping level for the table whose range holds `key`. */
+function findTable(level: readonly TableHandle[], key: string): TableHandle | undefined {
+  let lo = 0;
+  let hi = level.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const h = level[mid]!;
+    if (key < h.meta.smallest) hi = mid - 1;
+    else if (key > h.meta.largest) lo = mid + 1;
+    else return h;
+  }
+  return undefined;
+}
+
+/** Every entry of a memtable in internal order (key ascending, version descending). */
+function* memtableEntries(m: Memtable, start?: string, end?: string, reverse = false): Generator<TableEntry> {
+  for (const slot of m.slots(start, end, reverse)) {
+    for (let e: VersionEntry | undefined = slot.head; e !== undefined; e = e.older) {
+      yield { key: slot.key, version: e.version, timestamp: e.timestamp, value: e.value };
+    }
+  }
+}
+
+export class LsmTree {
+  active = new Memtable();
+  /** Frozen memtables, newest first, each with the WAL segment that was current when it froze. */
+  private frozen: { memtable: Memtable; walStartFile: number }[] = [];
+  private view: View;
+  private readonly handles = new Map<number, TableHandle>();
+  readonly blockCache: BlockCache;
+  /** Handles with a loaded reader, least recently used first. */
+  private readonly loaded = new Map<number, TableHandle>();
+  private loadedBytes = 0;
+  private readonly cursors = new Map<number, string>();
+  private failure: StrataError | undefined;
+  private closing = false;
+  private flushing: Promise<void> | undefined;
+  private compacting: Promise<void> | undefined;
+  /** Resolved (and replaced) whenever a flush or compaction installs, or the tree fails. */
+  private progress: { promise: Promise<void>; resolve: () => void };
+  private readonly stats0 = {
+    flushes: 0,
+    compactions: 0,
+    flushBytesWritten: 0,
+    compactionBytesWritten: 0,
+    compactionBytesRead: 0,
+    stallMs: 0,
+    stalls: 0,
+  };
+
+  private constructor(
+    private readonly o: TreeOptions,
+    state: LsmState,
+    handles: TableHandle[],
+  ) {
+    this.blockCache = new BlockCache(o.blockCacheBytes);
+    for (const h of handles) this.handles.set(h.meta.fileNumber, h);
+    this.view = new View(state, this.handlesOf(state));
+    this.progress = LsmTree.newProgress();
+  }
+
+  private static newProgress(): { promise: Promise<void>; resolve: () => void } {
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => {
+      resolve = r;
+    });
+    return { promise, resolve };
+  }
+
+  /** Opens a reader for every table `state` names. Damage is `corruption` naming the table. */
+  static async open(o: TreeOptions, state: LsmState, memtable: Memtable): Promise<LsmTree> {
+    const handles: TableHandle[] = [];
+    try {
+      for (const level of state.levels) {
+        for (const meta of level) {
+          assert(o.backend !== undefined, 'tables without a backend');
+          const name = tableName(meta.fileNumber);
+          const file = await o.backend.openReader(name).catch((error: unknown) => {
+            if (error instanceof StrataError && error.code === 'not_found') {
+              throw new StrataError(
+                'corruption',
+                `${name} is missing, though the manifest names it; restore it from a backup`,
+                { object: name, cause: error },
+              );
+            }
+            throw error;
+          });
+          const h = new TableHandle(meta, name, file);
+          handles.push(h);
+          if (file.size !== meta.size) {
+            throw new StrataError(
+              'corruption',
+              `${name} is ${file.size} bytes, but the manifest says ${meta.size}; restore it from a backup`,
+              { object: name, offset: Math.min(file.size, meta.size) },
+            );
+          }
+        }
+      }
+      const tree = new LsmTree(o, state, handles);
+      tree.active = memtable;
+      // Verifying every table's footer and index now means a damaged table fails the open, not
+      // some later read; the readers stay cached as the budget allows.
+      for (const h of handles) tree.reader(h);
+      return tree;
+    } catch (error) {
+      for (const h of handles) h.file.close();
+      throw error;
+    }
+  }
+
+  private handlesOf(state: LsmState): TableHandle[][] {
+    return state.levels.map((level) =>
+      level.map((meta) => {
+        const h = this.handles.get(meta.fileNumber);
+        assert(h !== undefined, `no handle for table ${meta.fileNumber}`);
+        return h;
+      }),
+    );
+  }
+
+  get state(): LsmState {
+    return this.view.state;
+  }
+
+  get error(): StrataError | undefined {
+    return this.failure;
+  }
+
+  /** True when nothing but the active memtable holds data: reads can skip everything else. */
+  get memtableOnly(): boolean {
+    return this.frozen.length === 0 && this.handles.size === 0;
+  }
+
+  // --- reads ------------------------------------------------------------------------------------
+
+  /** The table reader of `h`, loading its index and filter into the table cache if needed. */
+  private reader(h: TableHandle): TableReader {
+    let r = h.reader;
+    if (r !== undefined) {
+      // Mark as recently used.
+      this.loaded.delete(h.meta.fileNumber);
+      this.loaded.set(h.meta.fileNumber, h);
+      return r;
+    }
+    r = TableReader.open(
+      h.file,
+      h.name,
+      { fileNumber: h.meta.fileNumber, size: h.meta.size },
+      this.blockCache,
+    );
+    h.reader = r;
+    this.loaded.set(h.meta.fileNumber, h);
+    this.loadedBytes += r.memoryBytes;
+    for (const [n, old] of this.loaded) {
+      if (this.loadedBytes <= this.o.tableCacheBytes || old === h) break;
+      this.loaded.delete(n);
+      this.loadedBytes -= old.reader?.memoryBytes ?? 0;
+      old.reader = undefined;
+    }
+    return r;
+  }
+
+  /** Newest version of `key` at or below the caps in the tables, if any. */
+  private getFromTables(key: string, atVersion: number, atTimestamp: number): Found | undefined {
+    const tables = this.view.tables;
+    for (let l = 0; l < tables.length; l++) {
+      const level = tables[l]!;
+      if (level.length === 0) continue;
+      if (l === 0) {
+        for (const h of level) {
+          const m = h.meta;
+          if (key < m.smallest || key > m.largest || m.minVersion > atVersion) continue;
+          const r = this.reader(h);
+          if (!r.mayContain(key)) continue;
+          const e = r.get(key, atVersion, atTimestamp);
+          if (e !== undefined) return e;
+        }
+        continue;
+      }
+      const h = findTable(level, key);
+      if (h === undefined || h.meta.minVersion > atVersion) continue;
+      const r = this.reader(h);
+      if (!r.mayContain(key)) continue;
+      const e = r.get(key, atVersion, atTimestamp);
+      if (e !== undefined) return e;
+    }
+    return undefined;
+  }
+
+  /** The rest of a point read, after the active memtable had nothing at the read point. */
+  private getOlder(key: string, atVersion: number, atTimestamp: number): Found | undefined {
+    for (const f of this.frozen) {
+      let e = f.memtable.get(key, atVersion);
+      while (e !== undefined && e.timestamp > atTimestamp) e = e.older;
+      if (e !== undefined) return e;
+    }
+    return this.getFromTables(key, atVersion, atTimestamp);
+  }
+
+  /** Newest version of `key` (tombstones included) with version <= atVersion and timestamp <= atTimestamp. */
+  get(key: string, atVersion: number, atTimestamp = Number.POSITIVE_INFINITY): Found | undefined {
+    let e = this.active.get(key, atVersion);
+    while (e !== undefined && e.timestamp > atTimestamp) e = e.older;
+    if (e !== undefined || this.memtableOnly) return e;
+    return this.getOlder(key, atVersion, atTimestamp);
+  }
+
+  /** get of the storage key `keyspace + rest`, looked up in the memtable without concatenating. */
+  getIn(
+    keyspace: string,
+    rest: string,
+    atVersion: number,
+    atTimestamp = Number.POSITIVE_INFINITY,
+  ): Found | undefined {
+    let e = this.active.getIn(keyspace, rest, atVersion);
+    if (atTimestamp !== Number.POSITIVE_INFINITY)
+      while (e !== undefined && e.timestamp > atTimestamp) e = e.older;
+    if (e !== undefined || this.memtableOnly) return e;
+    return this.getOlder(keyspace + rest, atVersion, atTimestamp);
+  }
+
+  /** Newest version of `key` including ones not yet visible (compare-and-set checks against it). */
+  head(key: string): Found | undefined {
+    const e = this.active.head(key);
+    if (e !== undefined || this.memtableOnly) return e;
+    return this.getOlder(key, Number.MAX_SAFE_INTEGER, Number.POSITIVE_INFINITY);
+  }
+
+  /** Every version of `key` at or below the caps, newest first, tombstones included. */
+  history(key: string, atVersion: number, atTimestamp = Number.POSITIVE_INFINITY): Found[] {
+    const out: Found[] = [];
+    const fromChain = (e: VersionEntry | undefined): void => {
+      for (; e !== undefined; e = e.older) if (e.timestamp <= atTimestamp) out.push(e);
+    };
+    fromChain(this.active.get(key, atVersion));
+    if (this.memtableOnly) return out;
+    for (const f of this.frozen) fromChain(f.memtable.get(key, atVersion));
+    const tables = this.view.tables;
+    for (let l = 0; l < tables.length; l++) {
+      const candidates = l === 0 ? tables[0]! : [findTable(tables[l]!, key)];
+      for (const h of candidates) {
+        if (h === undefined) continue;
+        const m = h.meta;
+        if (key < m.smallest || key > m.largest || m.minVersion > atVersion) continue;
+        const r = this.reader(h);
+        if (!r.mayContain(key)) continue;
+        for (const e of r.versions(key, atVersion, atTimestamp)) out.push(e);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The newest version at or below the caps of every key in `[start, end)` that has one, in key
+   * order (or reversed), tombstones included. The view is pinned until the generator finishes or
+   * is returned, so tables it reads are not deleted under it.
+   */
+  *scan(
+    start: string | undefined,
+    end: string | undefined,
+    reverse: boolean,
+    atVersion: number,
+    atTimestamp: number,
+  ): Generator<TableEntry> {
+    if (this.memtableOnly) {
+      const byTime = atTimestamp !== Number.POSITIVE_INFINITY;
+      for (const slot of this.active.slots(start, end, reverse)) {
+        let e = entryAt(slot.head, atVersion);
+        if (byTime) while (e !== undefined && e.timestamp > atTimestamp) e = e.older;
+        if (e !== undefined)
+          yield { key: slot.key, version: e.version, timestamp: e.timestamp, value: e.value };
+      }
+      return;
+    }
+    const view = this.view;
+    view.refs++;
+    try {
+      const sources: Iterator<TableEntry>[] = [];
+      const perKey = (it: Iterator<TableEntry>): Iterator<TableEntry> =>
+        newestPerKey(it, atVersion, atTimestamp, true);
+      sources.push(perKey(memtableEntries(this.active, start, end, reverse)));
+      for (const f of this.frozen) sources.push(perKey(memtableEntries(f.memtable, start, end, reverse)));
+      for (let l = 0; l < view.tables.length; l++) {
+        const level = view.tables[l]!;
+        if (level.length === 0) continue;
+        if (l === 0) {
+          for (const h of level) {
+            if (h.meta.minVersion > atVersion) continue;
+            if (
+              (start !== undefined && h.meta.largest < start) ||
+              (end !== undefined && h.meta.smallest >= end)
+            )
+              continue;
+            sources.push(perKey(this.tableEntries(h, start, end, reverse)));
+          }
+        } else {
+          sources.push(perKey(this.levelEntries(level, start, end, reverse)));
+        }
+      }
+      const merged = reverse ? mergeEntriesReverse(sources) : mergeEntries(sources);
+      yield* newestPerKey(merged, atVersion, atTimestamp, true);
+    } finally {
+      this.release(view);
+    }
+  }
+
+  private tableEntries(
+    h: TableHandle,
+    start: string | undefined,
+    end: string | undefined,
+    reverse: boolean,
+  ): Iterator<TableEntry> {
+    const r = this.reader(h);
+    return reverse ? r.entriesReverse(start, end) : r.entries(start, end);
+  }
+
+  /** A sorted level read as one run: its tables overlapping the range, one after another. */
+  private *levelEntries(
+    level: readonly TableHandle[],
+    start: string | undefined,
+    end: string | undefined,
+    reverse: boolean,
+  ): Generator<TableEntry> {
+    const inRange = level.filter(
+      (h) =>
+        !((start !== undefined && h.meta.largest < start) || (end !== undefined && h.meta.smallest >= end)),
+    );
+    if (reverse) inRange.reverse();
+    for (const h of inRange) {
+      const it = this.tableEntries(h, start, end, reverse);
+      for (let n = it.next(); !n.done; n = it.next()) yield n.value;
+    }
+  }
+
+  // --- memtables and back-pressure ---------------------------------------------------------
+
+  /** Should a new write wait? (Memtables full with flushes behind, or L0 at its stop trigger.) */
+  get shouldStall(): boolean {
+    if (this.o.backend === undefined || this.failure !== undefined || this.closing) return false;
+    if (this.frozen.length >= this.o.frozenMax && this.active.sizeBytes >= this.o.memtableBytes) return true;
+    return this.view.state.levels[0]!.length >= this.o.levels.l0StopTrigger;
+  }
+
+  /** True when L0 is past its slowdown trigger: writers yield to let compaction run. */
+  get shouldSlow(): boolean {
+    return (
+      this.o.backend !== undefined && this.view.state.levels[0]!.length >= this.o.levels.l0SlowdownTrigger
+    );
+  }
+
+  /** Resolves when writes may go on (after some flush or compaction progress, or a failure). */
+  async admission(): Promise<void> {
+    if (!this.shouldStall) return;
+    const started = this.o.clock.now();
+    this.stats0.stalls++;
+    try {
+      while (this.shouldStall) {
+        this.kick();
+        await this.progress.promise;
+      }
+    } finally {
+      const waited = this.o.clock.now() - started;
+      if (Number.isFinite(waited) && waited > 0) this.stats0.stallMs += waited;
+    }
+  }
+
+  private signalProgress(): void {
+    const p = this.progress;
+    this.progress = LsmTree.newProgress();
+    p.resolve();
+  }
+
+  /** Called after each commit is applied: freezes a full memtable and starts background work. */
+  afterWrite(currentWalSegment: number): void {
+    if (this.o.backend === undefined) return;
+    if (this.active.sizeBytes >= this.o.memtableBytes && this.frozen.length < this.o.frozenMax) {
+      this.freeze(currentWalSegment);
+    }
+  }
+
+  /**
+   * Makes the active memtable immutable and starts a flush of it. `currentWalSegment` is the WAL
+   * segment that any later version will be written to (or a later one): the segments before it
+   * hold only versions the frozen memtable has, so the flush may release them.
+   */
+  freeze(currentWalSegment: number): void {
+    if (this.o.backend === undefined || this.active.versionCount === 0) return;
+    this.frozen.unshift({ memtable: this.active, walStartFile: currentWalSegment });
+    this.active = new Memtable();
+    this.kick();
+  }
+
+  /** Resolves once every memtable frozen so far is in a table (or rejects with the failure). */
+  async flushAll(): Promise<void> {
+    while (this.frozen.length > 0) {
+      if (this.failure !== undefined) throw this.failure;
+      this.kick();
+      await this.progress.promise;
+    }
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  // --- background work -------------------------------------------------------------------------
+
+  /** Starts the flush and compaction loops if they have work and are not running. */
+  kick(): void {
+    if (this.o.backend === undefined || this.failure !== undefined || this.closing) return;
+    if (this.flushing === undefined && this.frozen.length > 0) {
+      this.flushing = this.flushLoop().finally(() => {
+        this.flushing = undefined;
+        this.kick();
+      });
+    }
+    if (this.compacting === undefined && this.frozen.length === 0 && this.pick() !== undefined) {
+      this.compacting = this.compactLoop().finally(() => {
+        this.compacting = undefined;
+        this.kick();
+      });
+    }
+  }
+
+  private pick(): CompactionPick | undefined {
+    return pickCompaction(this.view.state.levels, this.o.levels, this.cursors);
+  }
+
+  private fail(error: unknown, what: string): void {
+    if (this.failure !== undefined) return;
+    const cause = error instanceof StrataError ? error : undefined;
+    this.failure = new StrataError(
+      cause?.code === 'no_space' ? 'no_space' : cause?.code === 'corruption' ? 'corruption' : 'io',
+      `${what} failed (${cause?.message ?? String(error)}); writes are refused until the database is reopened`,
+      { cause: error, committed: 'no' },
+    );
+    this.signalProgress();
+  }
+
+  private async flushLoop(): Promise<void> {
+    try {
+      while (this.frozen.length > 0 && this.failure === undefined && !this.closing) await this.flushOldest();
+    } catch (error) {
+      this.fail(error, 'a flush');
+    }
+  }
+
+  private async compactLoop(): Promise<void> {
+    try {
+      for (;;) {
+        if (this.failure !== undefined || this.closing) return;
+        // Flushing takes priority: the flush loop runs first, and compaction waits for it.
+        if (this.frozen.length > 0) return;
+        const pick = this.pick();
+        if (pick === undefined) return;
+        await this.compact(pick);
+      }
+    } catch (error) {
+      this.fail(error, 'a compaction');
+    }
+  }
+
+  /** Yields to the event loop between slices of background work, so no slice blocks for long. */
+  private yieldSlice(): Promise<void> {
+    return new Promise((resolve) => this.o.scheduler.soon(resolve));
+  }
+
+  /**
+   * Writes `entries` as tables of about `targetBytes` each (never splitting a key), syncing each,
+   * and opens a reader for each. Work is sliced; `pause` is awaited between slices.
+   */
+  private async writeTables(
+    entries: Iterator<TableEntry>,
+    targetBytes: number,
+    splitter: OutputSplitter | undefined,
+    pause: () => Promise<void>,
+  ): Promise<TableHandle[]> {
+    const backend = this.o.backend;
+    const manifest = this.o.manifest;
+    assert(backend !== undefined && manifest !== undefined, 'writing tables without storage');
+    const out: TableHandle[] = [];
+    const slice = this.o.sliceEntries ?? SLICE_ENTRIES_DEFAULT;
+    let builder: TableBuilder | undefined;
+    let name = '';
+    let lastKey: string | undefined;
+    let inSlice = 0;
+    const finishTable = async (): Promise<void> => {
+      const b = builder;
+      if (b === undefined) return;
+      builder = undefined;
+      const { chunks, meta } = b.finish();
+      for (const c of chunks) await backend.append(name, c);
+      await backend.sync(name);
+      const file = await backend.openReader(name);
+      const h = new TableHandle(meta, name, file);
+      out.push(h);
+      // Reading back what was written: a table that does not verify is never installed.
+      this.reader(h);
+    };
+    try {
+      for (let n = entries.next(); !n.done; n = entries.next()) {
+        const e = n.value;
+        if (builder !== undefined && e.key !== lastKey && lastKey !== undefined) {
+          const size = builder.estimatedBytes;
+          const cut = splitter === undefined ? size >= targetBytes : splitter.shouldCut(lastKey, e.key, size);
+          if (cut) await finishTable();
+        }
+        if (builder === undefined) {
+          const fileNumber = manifest.allocateFileNumber();
+          name = tableName(fileNumber);
+          builder = new TableBuilder(fileNumber, { blockBytes: this.o.blockBytes });
+          // Create the object empty first: a crash leaves at worst an unreferenced file.
+          await backend.write(name, new Uint8Array(0));
+        }
+        builder.add(e);
+        lastKey = e.key;
+        if (++inSlice >= slice) {
+          inSlice = 0;
+          for (const c of builder.takeChunks()) await backend.append(name, c);
+          await pause();
+        }
+      }
+      await finishTable();
+      return out;
+    } catch (error) {
+      for (const h of out) h.file.close();
+      throw error;
+    }
+  }
+
+  private async flushOldest(): Promise<void> {
+    const f = this.frozen[this.frozen.length - 1];
+    assert(f !== undefined, 'flush without a frozen memtable');
+    const m = f.memtable;
+    const handles = await this.writeTables(memtableEntries(m), Number.POSITIVE_INFINITY, undefined, () =>
+      this.yieldSlice(),
+    );
+    const edit: ManifestEdit = {
+      ...this.o.editExtras(),
+      added: handles.map((h) => ({ level: 0, table: h.meta })),
+      flushedVersion: m.newestVersion,
+      flushedTimestamp: m.newestTimestamp,
+      walStartFile: f.walStartFile,
+    };
+    await this.install(edit, handles, () => {
+      // The tables now hold what the frozen memtable held: reads move to them in the same
+      // synchronous step, so no read sees both (or neither).
+      assert(this.frozen[this.frozen.length - 1] === f, 'flushes finish in order');
+      this.frozen.pop();
+    });
+    this.stats0.flushes++;
+    for (const h of handles) this.stats0.flushBytesWritten += h.meta.size;
+    this.signalProgress();
+    // The WAL before the frozen memtable's segment is now covered by tables. A failed delete
+    // leaves only garbage, which the next open removes.
+    const backend = this.o.backend;
+    assert(backend !== undefined, 'flush without a backend');
+    for (const name of await backend.list(WAL_PREFIX)) {
+      const n = parseWalSegmentName(name);
+      if (n !== undefined && n < f.walStartFile) await backend.delete(name).catch(() => undefined);
+    }
+  }
+
+  private async compact(pick: CompactionPick): Promise<void> {
+    const removed = [
+      ...pick.inputs.map((t) => ({ level: pick.level, fileNumber: t.fileNumber })),
+      ...pick.overlapping.map((t) => ({ level: pick.outputLevel, fileNumber: t.fileNumber })),
+    ];
+    const largest = [...pick.inputs, ...pick.overlapping].reduce(
+      (a, t) => (t.largest > a ? t.largest : a),
+      pick.inputs[0]!.largest,
+    );
+    if (pick.trivialMove) {
+      const t = pick.inputs[0]!;
+      await this.install(
+        { ...this.o.editExtras(), removed, added: [{ level: pick.outputLevel, table: t }] },
+        [],
+      );
+      this.cursors.set(pick.level, largest);
+      this.stats0.compactions++;
+      this.signalProgress();
+      return;
+    }
+    const view = this.view;
+    view.refs++;
+    try {
+      const byNumber = (t: TableMeta): TableHandle => {
+        const h = this.handles.get(t.fileNumber);
+        assert(h !== undefined, 'compaction input without a handle');
+        return h;
+      };
+      const inputs = [...pick.inputs.map(byNumber), ...pick.overlapping.map(byNumber)];
+      // L0 inputs newest first, then the output level's tables in key order: any order works
+      // for the merge, which orders by (key, version).
+      const sources = inputs.map((h) => this.reader(h).entries());
+      let read = 0;
+      for (const h of inputs) read += h.meta.size;
+      const merged = applyRetention(mergeEntries(sources), this.o.retention, pick.bottommost);
+      const grandparents =
+        pick.outputLevel + 1 < view.state.levels.length
+          ? overlappingTables(view.state.levels[pick.outputLevel + 1]!, pick.inputs[0]!.smallest, largest)
+          : [];
+      const splitter = new OutputSplitter(grandparents, this.o.levels);
+      const outputs = await this.writeTables(merged, this.o.levels.tableTargetBytes, splitter, async () => {
+        await this.yieldSlice();
+        // Flushing takes priority: while a memtable waits, compaction pauses.
+        while (this.frozen.length > 0 && this.failure === undefined && !this.closing) {
+          this.kick();
+          await this.progress.promise;
+        }
+        if (this.failure !== undefined) throw this.failure;
+        if (this.closing) throw new StrataError('closed', 'the database is closing');
+      });
+      await this.install(
+        {
+          ...this.o.editExtras(),
+          removed,
+          added: outputs.map((h) => ({ level: pick.outputLevel, table: h.meta })),
+        },
+        outputs,
+      );
+      this.cursors.set(pick.level, largest);
+      this.stats0.compactions++;
+      this.stats0.compactionBytesRead += read;
+      for (const h of outputs) this.stats0.compactionBytesWritten += h.meta.size;
+      this.signalProgress();
+    } finally {
+      this.release(view);
+    }
+  }
+
+  /**
+   * Makes `edit` durable, then switches reads to the new table set; `switched` runs in the same
+   * synchronous step as the switch.
+   */
+  private async install(edit: ManifestEdit, added: TableHandle[], switched?: () => void): Promise<void> {
+    const manifest = this.o.manifest;
+    assert(manifest !== undefined, 'install without a manifest');
+    let state: LsmState;
+    try {
+      state = await manifest.apply(edit);
+    } catch (error) {
+      for (const h of added) h.file.close();
+      throw error;
+    }
+    for (const h of added) this.handles.set(h.meta.fileNumber, h);
+    const old = this.view;
+    this.view = new View(state, this.handlesOf(state));
+    switched?.();
+    this.release(old);
+  }
+
+  /** Drops one reference to a view; tables no view references any more are deleted. */
+  private release(view: View): void {
+    if (--view.refs > 0) return;
+    const dead: TableHandle[] = [];
+    for (const level of view.tables) {
+      for (const h of level) if (--h.refs === 0) dead.push(h);
+    }
+    for (const h of dead) this.deleteTable(h);
+  }
+
+  private deleteTable(h: TableHandle): void {
+    this.handles.delete(h.meta.fileNumber);
+    if (this.loaded.delete(h.meta.fileNumber)) this.loadedBytes -= h.reader?.memoryBytes ?? 0;
+    h.reader = undefined;
+    h.file.close();
+    this.blockCache.evictTable(h.meta.fileNumber);
+    // Unreachable from the manifest and from every view: safe to delete. A failure only leaves
+    // garbage that the next open sets aside.
+    this.o.backend?.delete(h.name).catch(() => undefined);
+  }
+
+  /** Stops background work (waiting for the current slice) and closes every table reader. */
+  async close(): Promise<void> {
+    this.closing = true;
+    this.signalProgress();
+    await Promise.allSettled([this.flushing, this.compacting]);
+    for (const h of this.handles.values()) h.file.close();
+  }
+
+  /** Waits until no flush or compaction has work left (tests and benchmarks). */
+  async idle(): Promise<void> {
+    for (;;) {
+      this.kick();
+      const running = [this.flushing, this.compacting].filter((p) => p !== undefined);
+      if (running.length === 0) break;
+      await Promise.allSettled(running);
+    }
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  stats(): TreeStats {
+    const levels = this.view.state.levels.map((level, i) => ({
+      level: i,
+      tables: level.length,
+      bytes: level.reduce((a, t) => a + t.size, 0),
+    }));
+    const cache = this.blockCache;
+    const lookups = cache.hits + cache.misses;
+    let memtableBytes = this.active.sizeBytes;
+    for (const f of this.frozen) memtableBytes += f.memtable.sizeBytes;
+    return {
+      memtableBytes,
+      frozenMemtables: this.frozen.length,
+      levels,
+      tables: levels.reduce((a, l) => a + l.tables, 0),
+      tableBytes: levels.reduce((a, l) => a + l.bytes, 0),
+      blockCache: {
+        capacityBytes: cache.capacityBytes,
+        usedBytes: cache.usedBytes,
+        hits: cache.hits,
+        misses: cache.misses,
+        hitRate: lookups === 0 ? 0 : cache.hits / lookups,
+      },
+      tableCache: {
+        capacityBytes: this.o.tableCacheBytes,
+        usedBytes: this.loadedBytes,
+        loaded: this.loaded.size,
+      },
+      ...this.stats0,
+    };
+  }
+}
