@@ -26,15 +26,21 @@
  * - Background load: the load average and /proc/pressure stall shares over the run are recorded,
  *   since other processes share the machine.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { type Durability, Strata } from '../src/index.js';
 import { measureRawAppendSyncRate } from './raw-sync.js';
+import {
+  describeLoad,
+  describeMachine,
+  type Machine,
+  percentile,
+  probeLoad,
+  writeSection,
+} from './report.js';
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -103,11 +109,6 @@ interface Sample {
   ops: number;
   /** Share of the wall time spent in GC pauses (0..1); undefined when not measured. */
   gcShare?: number;
-}
-
-/** Nearest-rank percentile of an ascending array. */
-function percentile(sorted: Float64Array, q: number): number {
-  return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
 }
 
 function sample(latenciesMs: Float64Array, ops: number, elapsedMs: number, gcMs: number): Sample {
@@ -343,73 +344,6 @@ function fmtLatency(ms: number): string {
   return `${ms.toFixed(2)} ms`;
 }
 
-function shell(cmd: string, args: string[]): string | undefined {
-  try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return undefined;
-  }
-}
-
-interface Machine {
-  cpus: string;
-  memory: string;
-  node: string;
-  kernel: string;
-  fileSystem: string;
-}
-
-function describeMachine(root: string, shown: string): Machine {
-  const nproc = shell('nproc', []) ?? String(cpus().length);
-  const model = cpus()[0]?.model.trim() ?? 'unknown CPU';
-  const df = shell('df', ['-T', root])?.split('\n')[1]?.split(/\s+/);
-  return {
-    cpus: `${nproc} (nproc), ${model}`,
-    memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
-    node: process.version,
-    kernel: `${process.platform} ${release()}`,
-    fileSystem: df === undefined ? 'unknown' : `${df[1]} on ${df[0]} (\`df -T\` of ${shown})`,
-  };
-}
-
-/** Cumulative stall time (µs, "some" line) from /proc/pressure/<kind>, when the kernel has PSI. */
-function pressureTotal(kind: 'cpu' | 'io'): number | undefined {
-  try {
-    const m = /^some .*total=(\d+)/m.exec(readFileSync(`/proc/pressure/${kind}`, 'utf8'));
-    return m === null ? undefined : Number(m[1]);
-  } catch {
-    return undefined;
-  }
-}
-
-interface LoadProbe {
-  at: number;
-  load: number;
-  cpu: number | undefined;
-  io: number | undefined;
-}
-
-function probeLoad(): LoadProbe {
-  return {
-    at: performance.now(),
-    load: loadavg()[0] ?? Number.NaN,
-    cpu: pressureTotal('cpu'),
-    io: pressureTotal('io'),
-  };
-}
-
-/** How busy the machine was between two probes (other processes share it). */
-function describeLoad(start: LoadProbe, end: LoadProbe): string {
-  const ms = end.at - start.at;
-  const share = (a: number | undefined, b: number | undefined): string =>
-    a === undefined || b === undefined ? 'n/a' : `${((100 * (b - a)) / 1000 / ms).toFixed(0)}%`;
-  return (
-    `load average (1 min) ${start.load.toFixed(2)} at start, ${end.load.toFixed(2)} at end; ` +
-    `share of the run with some task stalled (/proc/pressure): CPU ${share(start.cpu, end.cpu)}, ` +
-    `IO ${share(start.io, end.io)}`
-  );
-}
-
 function commandLine(): string {
   const args = process.argv.slice(2);
   if (process.env.npm_lifecycle_event === 'bench') {
@@ -504,36 +438,6 @@ so each figure is the median of several repetitions, and comparisons are made wi
 (ratios), never across runs.
 
 `;
-
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) return process.cwd();
-    dir = up;
-  }
-}
-
-/** Writes `section` into docs/benchmarks.md, replacing an existing "Durable core" section. */
-function writeSection(section: string): string {
-  const path = join(packageRoot(), 'docs', 'benchmarks.md');
-  const text = existsSync(path) ? readFileSync(path, 'utf8') : HEADER;
-  const lines = text.split('\n');
-  const start = lines.findIndex((l) => /^## Durable core\s*$/.test(l));
-  let out: string;
-  if (start < 0) {
-    out = `${text.replace(/\n*$/, '\n\n')}${section}`;
-  } else {
-    let end = lines.findIndex((l, i) => i > start && /^## /.test(l));
-    if (end < 0) end = lines.length;
-    const before = lines.slice(0, start).join('\n');
-    const after = lines.slice(end).join('\n');
-    out = `${before.replace(/\n*$/, '\n\n')}${section}${after.length > 0 ? `\n${after}` : ''}`;
-  }
-  writeFileSync(path, `${out.replace(/\n*$/, '')}\n`);
-  return path;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Main
@@ -699,7 +603,7 @@ async function main(): Promise<void> {
       describeLoad(loadStart, probeLoad()),
     );
     console.log(text);
-    if (config.write) log(`wrote ${writeSection(text)}`);
+    if (config.write) log(`wrote ${writeSection('Durable core', text, HEADER)}`);
   } finally {
     gcObserver.disconnect();
     process.off('SIGINT', onSignal);

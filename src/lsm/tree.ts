@@ -104,6 +104,9 @@ export interface TreeStats {
   /** Time writers spent waiting for flushes or compactions (back-pressure), in ms. */
   stallMs: number;
   stalls: number;
+  /** Whether a flush or a compaction is running right now. */
+  flushing: boolean;
+  compacting: boolean;
 }
 
 const SLICE_ENTRIES_DEFAULT = 4096;
@@ -826,6 +829,8 @@ export class LsmTree {
         loaded: this.loaded.size,
       },
       ...this.stats0,
+      flushing: this.flushing !== undefined,
+      compacting: this.compacting !== undefined,
     };
   }
 }
