@@ -107,7 +107,19 @@ export function binaryToUtf8(binary: string): string {
   return decoder.decode(binaryToBytes(binary));
 }
 
+/** Reused by bytesToBinary for short strings: applying fromCharCode to a plain array is faster
+ *  than to a typed-array view, and copying into this one allocates nothing. */
+const shortCodes: number[] = [];
+const SHORT_BINARY_MAX = 256;
+
 export function bytesToBinary(b: Uint8Array, start = 0, end = b.length): string {
+  const n = end - start;
+  if (n <= SHORT_BINARY_MAX) {
+    const codes = shortCodes;
+    codes.length = n;
+    for (let i = 0; i < n; i++) codes[i] = b[start + i]!;
+    return String.fromCharCode.apply(null, codes);
+  }
   let s = '';
   const CHUNK = 8192;
   for (let i = start; i < end; i += CHUNK) {

@@ -401,6 +401,193 @@ export function decodeDataRun(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Point lookup in place
+
+/** probeDataBlock found the entry: its version, timestamp and value (or tombstone) are in the probe. */
+export const PROBE_FOUND = 0;
+/** The key has no entry at or below the version and timestamp asked for in this table. */
+export const PROBE_ABSENT = 1;
+/** Every entry of the key from the start point on is newer than the timestamp asked for, and the
+ *  block ends on the key: its older versions, if any, are in the next block. */
+export const PROBE_NEXT_BLOCK = 2;
+/** The bytes are bad: `reason` and `at` (payload offset) say how and where. */
+export const PROBE_BAD = 3;
+
+/** The outcome of probeDataBlock, written into a caller-owned object so a lookup allocates nothing. */
+export interface BlockProbe {
+  status: number;
+  version: number;
+  timestamp: number;
+  /** The value is payload[valueStart, valueEnd); valueStart is -1 for a tombstone. */
+  valueStart: number;
+  valueEnd: number;
+  reason: string;
+  at: number;
+}
+
+export function newBlockProbe(): BlockProbe {
+  return { status: PROBE_ABSENT, version: 0, timestamp: 0, valueStart: -1, valueEnd: -1, reason: '', at: 0 };
+}
+
+function probeBad(out: BlockProbe, reason: string, at: number): number {
+  out.status = PROBE_BAD;
+  out.reason = reason;
+  out.at = at;
+  return PROBE_BAD;
+}
+
+/**
+ * Finds, reading the entries of a data block payload in place from the restart point `start` up
+ * to `entriesEnd`, the newest entry of `key` with version <= `atVersion` and timestamp <=
+ * `atTimestamp`, without building a key string or decoding a run: each entry's key is rebuilt
+ * in a scratch buffer and compared with `key` from the first byte it may differ at. `key` is a
+ * byte string (chars 0–255); `view` is a DataView of exactly `payload`. The result goes into
+ * `out`; the status (one of the PROBE_ constants) is also returned.
+ *
+ * Hostile bytes cannot mislead it silently: every length is bounds-checked, the entries it walks
+ * must be in strictly increasing internal order and their versions within [minVersion,
+ * maxVersion], and walking off the end of the block without reaching `key` is reported (the
+ * index says the block's last entry is at or after it).
+ */
+export function probeDataBlock(
+  payload: Uint8Array,
+  view: DataView,
+  start: number,
+  entriesEnd: number,
+  key: string,
+  atVersion: number,
+  atTimestamp: number,
+  minVersion: number,
+  maxVersion: number,
+  out: BlockProbe,
+): number {
+  const keyLength = key.length;
+  let scratch = keyScratch;
+  /** The length of the key in scratch (the previous entry's), -1 before the first entry. */
+  let prevLength = -1;
+  let prevVersion = 0;
+  /** How many leading bytes the key in scratch shares with `key`. */
+  let common = 0;
+  let p = start;
+  while (p < entriesEnd) {
+    const entryAt = p;
+    let shared = payload[p]!;
+    if (shared < 0x80) p++;
+    else {
+      const r = readVarint(payload, p, entriesEnd);
+      shared = r.value;
+      p = r.next;
+    }
+    let unshared = p < entriesEnd ? payload[p]! : 0x80;
+    if (unshared < 0x80) p++;
+    else {
+      const r = readVarint(payload, p, entriesEnd);
+      unshared = r.value;
+      p = r.next;
+    }
+    if (
+      shared < 0 ||
+      shared > (prevLength < 0 ? 0 : prevLength) ||
+      unshared < 0 ||
+      p + unshared > entriesEnd
+    ) {
+      return probeBad(out, 'bad key lengths', entryAt);
+    }
+    const length = shared + unshared;
+    if (length > scratch.length) {
+      const grown = new Uint8Array(Math.max(length, scratch.length * 2));
+      grown.set(scratch.subarray(0, shared));
+      scratch = grown;
+      keyScratch = grown;
+    }
+    // Order against the previous entry: the first suffix byte against the byte it replaces (or,
+    // with an empty suffix, the key must equal the previous one and the version decrease).
+    let order = 0; // sign of (this key - previous key)
+    let j = shared;
+    if (prevLength >= 0) {
+      for (let q = p; j < length && j < prevLength; j++, q++) {
+        const b = payload[q]!;
+        if (b !== scratch[j]) {
+          order = b > scratch[j]! ? 1 : -1;
+          break;
+        }
+      }
+      if (order === 0) order = length === prevLength ? 0 : length > prevLength ? 1 : -1;
+    }
+    for (let q = p, i = shared; i < length; i++, q++) scratch[i] = payload[q]!;
+    p += unshared;
+    let version = payload[p]!;
+    if (version < 0x80 && p < entriesEnd) p++;
+    else {
+      const r = readVarint(payload, p, entriesEnd);
+      version = r.value;
+      p = r.next;
+    }
+    if (version < minVersion || version > maxVersion || p + 9 > entriesEnd) {
+      return probeBad(out, 'bad version', entryAt);
+    }
+    if (prevLength >= 0 && (order < 0 || (order === 0 && version >= prevVersion))) {
+      return probeBad(out, 'entries out of order', entryAt);
+    }
+    const kind = payload[p]!;
+    const timestamp = view.getFloat64(p + 1, true);
+    p += 9;
+    let valueStart = -1;
+    let valueEnd = -1;
+    if (kind === ENTRY_PUT) {
+      let valueLength = payload[p]!;
+      if (valueLength < 0x80 && p < entriesEnd) p++;
+      else {
+        const r = readVarint(payload, p, entriesEnd);
+        valueLength = r.value;
+        p = r.next;
+      }
+      if (valueLength < 0 || valueLength > VALUE_SIZE_BYTES_MAX || p + valueLength > entriesEnd) {
+        return probeBad(out, 'bad value length', p);
+      }
+      valueStart = p;
+      p += valueLength;
+      valueEnd = p;
+    } else if (kind !== ENTRY_TOMBSTONE) {
+      return probeBad(out, 'bad entry kind', p - 9);
+    }
+    if (!Number.isFinite(timestamp)) return probeBad(out, 'timestamp is not finite', p - 8);
+    // This key against `key`: they share min(shared, common) bytes for certain.
+    let cmp: number;
+    if (shared > common) {
+      // The byte at `common`, where the previous key left `key`, is unchanged: same side.
+      cmp = prevLength === common ? -1 : scratch[common]! < key.charCodeAt(common) ? -1 : 1;
+    } else {
+      let i = shared;
+      while (i < length && i < keyLength && scratch[i] === key.charCodeAt(i)) i++;
+      common = i;
+      if (i < length && i < keyLength) cmp = scratch[i]! < key.charCodeAt(i) ? -1 : 1;
+      else cmp = length === keyLength ? 0 : length < keyLength ? -1 : 1;
+    }
+    prevLength = length;
+    prevVersion = version;
+    if (cmp > 0) {
+      out.status = PROBE_ABSENT;
+      return PROBE_ABSENT;
+    }
+    if (cmp === 0 && version <= atVersion && timestamp <= atTimestamp) {
+      out.status = PROBE_FOUND;
+      out.version = version;
+      out.timestamp = timestamp;
+      out.valueStart = valueStart;
+      out.valueEnd = valueEnd;
+      return PROBE_FOUND;
+    }
+  }
+  if (p !== entriesEnd) return probeBad(out, 'an entry runs past the entries', p);
+  if (prevLength === keyLength && common === keyLength) {
+    out.status = PROBE_NEXT_BLOCK;
+    return PROBE_NEXT_BLOCK;
+  }
+  return probeBad(out, 'the block ends before the key its index entry promises', entriesEnd);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Index block
 
 /** The decoded index: data block i holds the entries up to (lastKeys[i], lastVersions[i]). */

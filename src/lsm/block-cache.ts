@@ -15,7 +15,7 @@ interface Node {
   readonly fileNumber: number;
   readonly offset: number;
   readonly block: object;
-  readonly chargeBytes: number;
+  chargeBytes: number;
   /** Towards the most recently used end of the list. */
   newer: Node | undefined;
   /** Towards the least recently used end. */
@@ -91,6 +91,22 @@ export class BlockCache {
     this.pushNewest(node);
     this.used += chargeBytes;
     this.count++;
+    while (this.used > this.capacityBytes) this.remove(this.oldest!);
+    assert(this.used >= 0 && this.used <= this.capacityBytes, 'block cache over budget');
+  }
+
+  /**
+   * Adds `extraBytes` to the charge of the block at (fileNumber, offset), if it is still cached
+   * (its owner decoded more of it), then evicts least recently used blocks until the total fits.
+   * A block that no longer fits on its own is dropped.
+   */
+  grow(fileNumber: number, offset: number, extraBytes: number): void {
+    assert(Number.isSafeInteger(extraBytes) && extraBytes >= 0, 'bad block charge');
+    const node = this.tables.get(fileNumber)?.get(offset);
+    if (node === undefined) return;
+    node.chargeBytes += extraBytes;
+    this.used += extraBytes;
+    if (node.chargeBytes > this.capacityBytes) this.remove(node);
     while (this.used > this.capacityBytes) this.remove(this.oldest!);
     assert(this.used >= 0 && this.used <= this.capacityBytes, 'block cache over budget');
   }

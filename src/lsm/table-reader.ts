@@ -15,7 +15,7 @@
  */
 
 import type { ObjectReader } from '../backend/index.js';
-import { assert, StrataError } from '../base/index.js';
+import { assert, StrataError, viewOf } from '../base/index.js';
 import {
   BLOCK_DATA,
   BLOCK_FILTER,
@@ -35,6 +35,11 @@ import {
   decodeIndexBlock,
   decodePropertiesBlock,
   decodeTableFooter,
+  newBlockProbe,
+  PROBE_ABSENT,
+  PROBE_FOUND,
+  PROBE_NEXT_BLOCK,
+  probeDataBlock,
   TABLE_FOOTER_BYTES,
   type TableEntry,
   type TableMeta,
@@ -66,17 +71,22 @@ function unwrap<T>(decoded: Decoded<T>, name: string, base: number): T {
 class DataBlock {
   readonly runs: (DataRun | undefined)[];
   readonly runCount: number;
+  readonly view: DataView;
 
   constructor(
     readonly payload: Uint8Array,
-    private readonly entriesEnd: number,
-    private readonly restartOffsets: number[],
+    readonly entriesEnd: number,
+    readonly restartOffsets: number[],
     readonly restartKeys: string[],
     readonly restartVersions: number[],
     private readonly table: TableShape,
     private readonly blockIndex: number,
+    /** Where the block is cached: decoding a run adds to its charge there. */
+    private readonly cache: BlockCache,
+    private readonly fileNumber: number,
   ) {
     this.runCount = restartOffsets.length;
+    this.view = viewOf(payload);
     this.runs = new Array<DataRun | undefined>(this.runCount).fill(undefined);
   }
 
@@ -122,6 +132,7 @@ class DataBlock {
       }
     }
     this.runs[r] = run;
+    this.cache.grow(this.fileNumber, base, run.keys.length * DECODED_ENTRY_BYTES);
     return run;
   }
 }
@@ -260,8 +271,6 @@ class TableBlocks {
   readonly blockCount: number;
   closed = false;
   private readonly smallest: string;
-  /** For cache charges: a block holds about (restart runs × interval) entries. */
-  private readonly restartInterval: number;
 
   constructor(
     private readonly reader: ObjectReader,
@@ -273,7 +282,6 @@ class TableBlocks {
   ) {
     this.blockCount = blockSizes.length;
     this.smallest = properties.smallest;
-    this.restartInterval = properties.restartInterval;
   }
 
   get name(): string {
@@ -293,6 +301,11 @@ class TableBlocks {
       else hi = mid;
     }
     return lo;
+  }
+
+  /** The corruption error for payload offset `at` of data block b. */
+  corruptionIn(b: number, at: number, reason: string): StrataError {
+    return corruption(this.shape.name, this.shape.blockOffsets[b]! + at, reason);
   }
 
   /** Data block b, from the cache or read, verified and decoded (then cached). */
@@ -326,9 +339,13 @@ class TableBlocks {
       layout.restartVersions,
       this.shape,
       b,
+      this.cache,
+      this.fileNumber,
     );
-    const entries = Math.min(layout.restartOffsets.length * this.restartInterval, layout.entriesEnd / 12);
-    const charge = OBJECT_OVERHEAD_BYTES + bytes.length + Math.ceil(entries) * DECODED_ENTRY_BYTES;
+    // Charged for its bytes and restart keys now; each run adds its decoded entries when a
+    // cursor decodes it (point reads never do).
+    const charge =
+      OBJECT_OVERHEAD_BYTES + bytes.length + layout.restartOffsets.length * (2 * DECODED_ENTRY_BYTES);
     this.cache.put(this.fileNumber, offset, block, charge);
     assert(payload.length + BLOCK_TRAILER_BYTES === bytes.length, 'block payload size');
     return block;
@@ -343,6 +360,7 @@ export class TableReader {
   private readonly largest: string;
   /** Reused by get and versions, which never yield mid-way. */
   private readonly scratch: Cursor;
+  private readonly probe = newBlockProbe();
 
   private constructor(
     private readonly reader: ObjectReader,
@@ -476,6 +494,36 @@ export class TableReader {
     if (key < this.smallest || key > this.largest || !bloomMayContain(this.filter, bloomHash(key))) {
       return undefined;
     }
+    // The common case reads the one block in place (probeDataBlock), decoding no run.
+    const blocks = this.blocks;
+    const b = blocks.findBlock(key, atVersion);
+    if (b === blocks.blockCount) return undefined;
+    const block = blocks.loadBlock(b);
+    const probe = this.probe;
+    const meta = this.meta;
+    probeDataBlock(
+      block.payload,
+      block.view,
+      block.restartOffsets[block.findRun(key, atVersion)]!,
+      block.entriesEnd,
+      key,
+      atVersion,
+      atTimestamp,
+      meta.minVersion,
+      meta.maxVersion,
+      probe,
+    );
+    if (probe.status === PROBE_FOUND) {
+      return {
+        key,
+        version: probe.version,
+        timestamp: probe.timestamp,
+        value: probe.valueStart < 0 ? null : block.payload.subarray(probe.valueStart, probe.valueEnd),
+      };
+    }
+    if (probe.status === PROBE_ABSENT) return undefined;
+    if (probe.status !== PROBE_NEXT_BLOCK) throw blocks.corruptionIn(b, probe.at, probe.reason);
+    // The key's versions go on into the next block (rare: a key with many versions): walk them.
     const c = this.scratch;
     for (c.seek(key, atVersion); c.valid; c.next()) {
       const run = c.run!;

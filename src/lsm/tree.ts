@@ -67,6 +67,8 @@ export interface TreeOptions {
 /** A live table: its metadata, an open reader of its object, and its parsed index when cached. */
 class TableHandle {
   reader: TableReader | undefined;
+  /** When the reader was last used (LsmTree.useClock), for the table cache's least-recently-used choice. */
+  lastUse = 0;
   /** Views that reference this table. */
   refs = 0;
   constructor(
@@ -144,6 +146,7 @@ export class LsmTree {
   /** Handles with a loaded reader, least recently used first. */
   private readonly loaded = new Map<number, TableHandle>();
   private loadedBytes = 0;
+  private useClock = 0;
   private readonly cursors = new Map<number, string>();
   private failure: StrataError | undefined;
   private closing = false;
@@ -248,13 +251,10 @@ export class LsmTree {
 
   /** The table reader of `h`, loading its index and filter into the table cache if needed. */
   private reader(h: TableHandle): TableReader {
+    // A use stamps the handle (no reordering on the hot path); eviction looks for the oldest stamp.
+    h.lastUse = ++this.useClock;
     let r = h.reader;
-    if (r !== undefined) {
-      // Mark as recently used.
-      this.loaded.delete(h.meta.fileNumber);
-      this.loaded.set(h.meta.fileNumber, h);
-      return r;
-    }
+    if (r !== undefined) return r;
     r = TableReader.open(
       h.file,
       h.name,
@@ -264,11 +264,15 @@ export class LsmTree {
     h.reader = r;
     this.loaded.set(h.meta.fileNumber, h);
     this.loadedBytes += r.memoryBytes;
-    for (const [n, old] of this.loaded) {
-      if (this.loadedBytes <= this.o.tableCacheBytes || old === h) break;
-      this.loaded.delete(n);
-      this.loadedBytes -= old.reader?.memoryBytes ?? 0;
-      old.reader = undefined;
+    while (this.loadedBytes > this.o.tableCacheBytes && this.loaded.size > 1) {
+      let oldest: TableHandle | undefined;
+      for (const other of this.loaded.values()) {
+        if (other !== h && (oldest === undefined || other.lastUse < oldest.lastUse)) oldest = other;
+      }
+      if (oldest === undefined) break;
+      this.loaded.delete(oldest.meta.fileNumber);
+      this.loadedBytes -= oldest.reader?.memoryBytes ?? 0;
+      oldest.reader = undefined;
     }
     return r;
   }
@@ -283,18 +287,14 @@ export class LsmTree {
         for (const h of level) {
           const m = h.meta;
           if (key < m.smallest || key > m.largest || m.minVersion > atVersion) continue;
-          const r = this.reader(h);
-          if (!r.mayContain(key)) continue;
-          const e = r.get(key, atVersion, atTimestamp);
+          const e = this.reader(h).get(key, atVersion, atTimestamp);
           if (e !== undefined) return e;
         }
         continue;
       }
       const h = findTable(level, key);
       if (h === undefined || h.meta.minVersion > atVersion) continue;
-      const r = this.reader(h);
-      if (!r.mayContain(key)) continue;
-      const e = r.get(key, atVersion, atTimestamp);
+      const e = this.reader(h).get(key, atVersion, atTimestamp);
       if (e !== undefined) return e;
     }
     return undefined;

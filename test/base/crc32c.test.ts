@@ -50,19 +50,34 @@ describe('crc32c', () => {
     }
   });
 
-  it('agrees with a bit-at-a-time reference on random inputs (slicing-by-8 path)', () => {
-    const reference = (bytes: Uint8Array): number => {
-      let c = 0xffffffff;
-      for (const b of bytes) {
-        c ^= b;
-        for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-      }
-      return ~c >>> 0;
-    };
+  const reference = (bytes: Uint8Array): number => {
+    let c = 0xffffffff;
+    for (const b of bytes) {
+      c ^= b;
+      for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+    }
+    return ~c >>> 0;
+  };
+
+  it('agrees with a bit-at-a-time reference on random short inputs (byte-wise path)', () => {
     const rnd = new SeededRandom(11);
     for (let i = 0; i < 200; i++) {
       const bytes = rnd.bytes(rnd.int(80));
       assert.equal(crc32c(bytes), reference(bytes), `random input #${i} of ${bytes.length} bytes`);
+    }
+  });
+
+  it('agrees with the reference at every alignment of long inputs (word path)', () => {
+    const rnd = new SeededRandom(13);
+    const backing = rnd.bytes(5000);
+    for (let offset = 0; offset < 8; offset++) {
+      for (const length of [64, 65, 79, 80, 81, 127, 1000, 4093]) {
+        // A view at an unaligned byte offset of its buffer, and a sub-range of it.
+        const view = new Uint8Array(backing.buffer, offset, length + 3);
+        const bytes = view.slice(1, 1 + length);
+        assert.equal(crc32c(view, 1, 1 + length), reference(bytes), `offset ${offset}, length ${length}`);
+        assert.equal(crc32c(bytes), reference(bytes), `copy, length ${length}`);
+      }
     }
   });
 

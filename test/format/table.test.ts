@@ -24,6 +24,12 @@ import {
   encodeIndexBlock,
   encodePropertiesBlock,
   encodeTableFooter,
+  newBlockProbe,
+  PROBE_ABSENT,
+  PROBE_BAD,
+  PROBE_FOUND,
+  PROBE_NEXT_BLOCK,
+  probeDataBlock,
   RESTART_INTERVAL_MAX,
   sealHeader,
   TABLE_FOOTER_BYTES,
@@ -296,6 +302,169 @@ describe('table format', () => {
       assert.ok(check.ok, `block #${n} verifies`);
       assert.deepEqual(decodeDataPayload(check.value), entries, `block #${n} (interval ${interval})`);
     }
+  });
+
+  it('probeDataBlock finds in place what decoding the block finds, from any restart at or before the key', () => {
+    const rnd = new SeededRandom(805);
+    const probe = newBlockProbe();
+    let found = 0;
+    let nextBlock = 0;
+    for (let n = 0; n < 150; n++) {
+      const w = new DataBlockWriter(1 + rnd.int(5), 64);
+      const keys = new Set<string>();
+      for (let i = rnd.int(25) + 1; i > 0; i--)
+        keys.add(String.fromCharCode(...rnd.bytes(1 + rnd.int(6)).map((b) => b & 0x83)));
+      const entries: TableEntry[] = [];
+      for (const key of [...keys].sort()) {
+        let version = 1 + rnd.int(1000);
+        for (let v = rnd.int(4) + 1; v > 0 && version >= 1; v--) {
+          entries.push({
+            key,
+            version,
+            timestamp: version * 10,
+            value: rnd.bool(0.2) ? null : rnd.bytes(rnd.int(20)),
+          });
+          version -= 1 + rnd.int(10);
+        }
+      }
+      for (const e of entries) w.add(e);
+      const payload = checkBlock(w.finish(), BLOCK_DATA);
+      assert.ok(payload.ok);
+      const bytes = payload.value;
+      const layout = decodeDataBlockLayout(bytes);
+      assert.ok(layout.ok);
+      const { restartOffsets, restartKeys, restartVersions, entriesEnd } = layout.value;
+      const last = entries[entries.length - 1]!;
+      const targets = [...keys, ...[...keys].map((k) => `${k}\x00`), ...[...keys].map((k) => k.slice(0, -1))];
+      for (const key of targets) {
+        if (key === '') continue;
+        for (const [atVersion, atTimestamp] of [
+          [Number.MAX_SAFE_INTEGER, Number.POSITIVE_INFINITY],
+          [rnd.int(1100), Number.POSITIVE_INFINITY],
+          [Number.MAX_SAFE_INTEGER, rnd.int(11000)],
+        ] as const) {
+          // The reference: decode everything, filter.
+          const hit = entries.find(
+            (e) => e.key === key && e.version <= atVersion && e.timestamp <= atTimestamp,
+          );
+          // Past the block's last key is damage (the index sent us here); ending on the key
+          // without an answer means its older versions may be in the next block.
+          const beyond = key > last.key;
+          const spills = !beyond && hit === undefined && key === last.key;
+          const expected = beyond
+            ? PROBE_BAD
+            : hit !== undefined
+              ? PROBE_FOUND
+              : spills
+                ? PROBE_NEXT_BLOCK
+                : PROBE_ABSENT;
+          // Every restart whose first entry is at or before (key, atVersion) is a valid start.
+          for (let r = 0; r < restartOffsets.length; r++) {
+            const rk = restartKeys[r]!;
+            if (r > 0 && (rk > key || (rk === key && restartVersions[r]! <= atVersion))) break;
+            const what = `block #${n}, ${JSON.stringify(key)}@${atVersion}/${atTimestamp} from restart ${r}`;
+            const status = probeDataBlock(
+              bytes,
+              viewOf(bytes),
+              restartOffsets[r]!,
+              entriesEnd,
+              key,
+              atVersion,
+              atTimestamp,
+              0,
+              1000,
+              probe,
+            );
+            assert.equal(status, expected, what);
+            assert.equal(probe.status, status, `${what}: status recorded`);
+            if (status === PROBE_FOUND) {
+              found++;
+              assert.equal(probe.version, hit!.version, `${what}: version`);
+              assert.equal(probe.timestamp, hit!.timestamp, `${what}: timestamp`);
+              const value = probe.valueStart < 0 ? null : bytes.slice(probe.valueStart, probe.valueEnd);
+              assert.deepEqual(value, hit!.value, `${what}: value`);
+            }
+            if (status === PROBE_NEXT_BLOCK) nextBlock++;
+          }
+        }
+      }
+      // Versions outside the table's range are damage, not an answer.
+      const status = probeDataBlock(
+        bytes,
+        viewOf(bytes),
+        0,
+        entriesEnd,
+        last.key,
+        Number.MAX_SAFE_INTEGER,
+        Number.POSITIVE_INFINITY,
+        2000,
+        3000,
+        probe,
+      );
+      assert.equal(status, PROBE_BAD, `block #${n}: versions below the table's minimum`);
+    }
+    assert.ok(
+      found > 500 && nextBlock > 20,
+      `exercised every outcome (${found} found, ${nextBlock} next block)`,
+    );
+  });
+
+  it('probeDataBlock is hostile-safe and rejects out-of-order entries', { timeout: 20_000 }, () => {
+    const probe = newBlockProbe();
+    const outcome = (b: Uint8Array): 'ok' | 'bad' => {
+      const layout = decodeDataBlockLayout(b);
+      if (!layout.ok) return 'bad';
+      let bad = false;
+      for (const key of ['a', 'ab', 'b', '\x00', 'aa']) {
+        const status = probeDataBlock(
+          b,
+          viewOf(b),
+          0,
+          layout.value.entriesEnd,
+          key,
+          10,
+          Number.POSITIVE_INFINITY,
+          0,
+          100,
+          probe,
+        );
+        assert.ok(status >= PROBE_FOUND && status <= PROBE_BAD, 'a known status');
+        if (status === PROBE_BAD)
+          assert.ok(probe.at >= 0 && probe.at <= b.length && probe.reason !== '', 'where and why');
+        if (status === PROBE_FOUND && probe.valueStart >= 0)
+          assert.ok(
+            probe.valueStart <= probe.valueEnd && probe.valueEnd <= layout.value.entriesEnd,
+            'value in bounds',
+          );
+        bad ||= status === PROBE_BAD && key !== '\x00' && key !== 'aa';
+      }
+      return bad ? 'bad' : 'ok';
+    };
+    const golden = payloadOf(GOLDEN_DATA_BLOCK);
+    assert.equal(outcome(golden), 'ok', 'the golden block');
+    checkHostile('data block probe', golden, outcome, { seed: 806, flipsRejected: false, randomCount: 1000 });
+    // Forged order (checksums would verify): b@4 rewritten as "a" after "ab", and a@1 as a@5.
+    const edit = (f: (b: Uint8Array) => void): Uint8Array => {
+      const b = golden.slice();
+      f(b);
+      return b;
+    };
+    const backwards = edit((b) => (b[45] = 0x61));
+    assert.equal(
+      probeDataBlock(backwards, viewOf(backwards), 0, 58, 'b', 10, Number.POSITIVE_INFINITY, 0, 100, probe),
+      PROBE_BAD,
+    );
+    assert.match(probe.reason, /order/);
+    const rising = edit((b) => (b[18] = 5));
+    assert.equal(
+      probeDataBlock(rising, viewOf(rising), 0, 58, 'a', 0, Number.POSITIVE_INFINITY, 0, 100, probe),
+      PROBE_BAD,
+    );
+    assert.match(probe.reason, /order/);
+    assert.equal(
+      probeDataBlock(golden, viewOf(golden), 0, 58, 'a', 0, Number.POSITIVE_INFINITY, 0, 100, probe),
+      PROBE_ABSENT,
+    );
   });
 
   it('rejects malformed payloads and footers', () => {

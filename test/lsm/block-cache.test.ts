@@ -32,6 +32,22 @@ describe('BlockCache', () => {
     assert.equal(nameAt(cache, 3, 0), 'd', 'and evicts nothing');
   });
 
+  it("grow adds to a cached block's charge and evicts to fit; a block grown past the capacity goes", () => {
+    const cache = new BlockCache(100);
+    cache.put(1, 0, block('a'), 30);
+    cache.put(1, 30, block('b'), 30);
+    cache.put(1, 60, block('c'), 30);
+    cache.grow(1, 60, 20);
+    assert.deepEqual([cache.entries, cache.usedBytes], [2, 80], 'c grew to 50; a (oldest) went');
+    assert.equal(nameAt(cache, 1, 0), undefined, 'a evicted');
+    cache.grow(9, 0, 1000);
+    assert.equal(cache.usedBytes, 80, 'growing a block not cached changes nothing');
+    cache.grow(1, 30, 71);
+    assert.equal(nameAt(cache, 1, 30), undefined, 'b grown to 101 > capacity is dropped');
+    assert.deepEqual([cache.entries, cache.usedBytes], [1, 50], 'only c is left');
+    assert.throws(() => cache.grow(1, 60, -1), AssertionError, 'a negative charge is a bug');
+  });
+
   it('counts hits and misses', () => {
     const cache = new BlockCache(1000);
     assert.equal(cache.get(1, 0), undefined, 'miss');
