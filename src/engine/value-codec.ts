@@ -12,6 +12,7 @@
  * Encoding validates: anything that is not a Value is `invalid_argument` naming where it is.
  */
 import {
+  allocBytes,
   invalidArgument,
   isAscii,
   readVarint,
@@ -169,19 +170,46 @@ export function encodeValue(v: unknown, what = 'value'): Uint8Array {
   // Fast path for the most common value, an ASCII string: one exact allocation, no checks
   // beyond the one regex (ASCII has no lone surrogates).
   if (typeof v === 'string' && v.length <= VALUE_SIZE_BYTES_MAX - 16 && isAscii(v)) {
-    const out = new Uint8Array(1 + varintSize(v.length) + v.length);
+    const out = allocBytes(1 + varintSize(v.length) + v.length);
     out[0] = STRING;
     const at = writeVarint(out, 1, v.length);
-    encoder.encodeInto(v, out.subarray(at));
+    if (v.length <= ASCII_LOOP_MAX) {
+      for (let i = 0; i < v.length; i++) out[at + i] = v.charCodeAt(i);
+    } else {
+      encoder.encodeInto(v, out.subarray(at));
+    }
     return out;
   }
-  const w = new Writer(typeof v === 'string' ? v.length * 3 + 16 : 64);
-  encodeInto(w, v, 0, what);
-  if (w.at > VALUE_SIZE_BYTES_MAX) {
-    throw invalidArgument(`${what} encodes to ${w.at} bytes, more than the limit of ${VALUE_SIZE_BYTES_MAX}`);
+  // One Writer serves every encode; a huge value's buffer is not kept. A getter of the value
+  // that itself encodes (re-entry) gets a Writer of its own.
+  const reentered = writerBusy;
+  const w = reentered ? new Writer(WRITER_INITIAL_BYTES) : sharedWriter;
+  w.at = 0;
+  writerBusy = true;
+  try {
+    encodeInto(w, v, 0, what);
+    if (w.at > VALUE_SIZE_BYTES_MAX) {
+      throw invalidArgument(
+        `${what} encodes to ${w.at} bytes, more than the limit of ${VALUE_SIZE_BYTES_MAX}`,
+      );
+    }
+    const out = allocBytes(w.at);
+    out.set(w.buf.subarray(0, w.at));
+    return out;
+  } finally {
+    if (!reentered) {
+      writerBusy = false;
+      if (w.buf.length > WRITER_KEPT_BYTES) sharedWriter = new Writer(WRITER_INITIAL_BYTES);
+    }
   }
-  return w.buf.slice(0, w.at);
 }
+
+/** ASCII strings up to this length are copied char by char: cheaper than encodeInto's call. */
+const ASCII_LOOP_MAX = 128;
+const WRITER_INITIAL_BYTES = 1024;
+const WRITER_KEPT_BYTES = 64 * 1024;
+let sharedWriter = new Writer(WRITER_INITIAL_BYTES);
+let writerBusy = false;
 
 class Reader {
   at = 0;

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   AssertionError,
+  allocBytes,
   binaryToBytes,
   binaryToUtf8,
   bytesToBinary,
@@ -170,5 +171,38 @@ describe('byte strings', () => {
     assert.equal(writeBinary(out, 2, '\x01\xff'), 4, 'offset after');
     assert.equal(toHex(out), '000001ff0000', 'written bytes');
     assert.equal(utf8Decode(utf8Encode('ok')), 'ok', 'utf8 round trip');
+  });
+});
+
+describe('allocBytes', () => {
+  it('gives zeroed, independent arrays of the size asked, small or slab-carved or large', () => {
+    const sizes = [0, 1, 64, 65, 100, 2048, 2049, 70_000];
+    const pieces = sizes.map((n) => allocBytes(n));
+    for (const [i, p] of pieces.entries()) {
+      assert.equal(p.length, sizes[i], `length ${sizes[i]}`);
+      assert.ok(
+        p.every((b) => b === 0),
+        `zeroed ${sizes[i]}`,
+      );
+      p.fill(i + 1);
+    }
+    for (const [i, p] of pieces.entries()) {
+      assert.ok(
+        p.every((b) => b === i + 1),
+        `piece of ${sizes[i]} bytes kept its own bytes`,
+      );
+    }
+    // Many slab pieces in a row: 8-byte aligned, never overlapping.
+    const run = Array.from({ length: 2000 }, (_, i) => allocBytes(65 + (i % 300)));
+    run.forEach((p, i) => {
+      assert.equal(p.byteOffset % 8, 0, 'aligned');
+      p.fill(i & 0xff);
+    });
+    run.forEach((p, i) => {
+      assert.ok(
+        p.every((b) => b === (i & 0xff)),
+        `slab piece ${i} intact`,
+      );
+    });
   });
 });

@@ -174,6 +174,41 @@ describe('value codec: round trips', () => {
   });
 });
 
+describe('value codec: the shared encoder', () => {
+  it('a getter that encodes while its object is being encoded gets the right bytes, and so does the object', () => {
+    const inner = { deep: ['x'.repeat(300), 1.5, null] };
+    let innerBytes: Uint8Array | undefined;
+    const outer = {
+      before: 'y'.repeat(200),
+      get during(): number {
+        innerBytes = encodeValue(inner);
+        return 7;
+      },
+      after: [true, 'z'.repeat(100)],
+    };
+    const bytes = encodeValue(outer);
+    assert.deepEqual(decodeValue(bytes), {
+      before: 'y'.repeat(200),
+      during: 7,
+      after: [true, 'z'.repeat(100)],
+    });
+    assert.ok(innerBytes !== undefined);
+    assert.deepEqual(decodeValue(innerBytes), inner);
+  });
+
+  it('encodings are independent arrays: one changed or a huge one made, the others stay', () => {
+    const values: Value[] = ['a'.repeat(90), { k: 'b'.repeat(500) }, [1, 2, 3], 'short'];
+    const encoded = values.map((v) => encodeValue(v));
+    const copies = encoded.map((b) => b.slice());
+    encodeValue('h'.repeat(200_000)); // grows and then drops the shared buffer
+    encoded[0]!.fill(0);
+    for (let i = 1; i < values.length; i++) {
+      assert.deepEqual(encoded[i], copies[i], `encoding ${i} unchanged`);
+      assert.deepEqual(decodeValue(encoded[i]!), values[i]);
+    }
+  });
+});
+
 describe('value codec: golden bytes', () => {
   it('pins the encoding', () => {
     const cases: [Value, string][] = [
