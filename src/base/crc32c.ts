@@ -4,9 +4,10 @@
  * LevelDB, RocksDB and ext4. Checked against the published vectors in RFC 3720 §B.4.
  *
  * Speed matters: every table block read is verified. The main loop consumes 16 bytes per step
- * through 16 tables of 256 entries (one Int32Array, so one base pointer); on little-endian
- * platforms (all that run JavaScript in practice; checked at load) it reads the 16 bytes as four
- * 32-bit words of an Int32Array view once the input is 4-byte aligned. About 1.8 GB/s in V8 on
+ * through 16 tables of 256 entries (one Int32Array, so one base pointer), reading the 16 bytes
+ * as four 32-bit words of an Int32Array view once the input is 4-byte aligned. That needs a
+ * little-endian platform (all that run JavaScript in practice; checked at load); elsewhere, and
+ * for inputs under 64 bytes, it goes byte by byte. About 1.8 GB/s in V8 on
  * the reference machine, twice the byte-wise slicing-by-8 it replaced.
  */
 
@@ -60,27 +61,6 @@ export function crc32cUpdate(crc: number, bytes: Uint8Array, start = 0, end = by
         T[e >>> 24]!;
     }
     i += steps * 16;
-  } else {
-    for (; i + 16 <= end; i += 16) {
-      const a = c ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
-      c =
-        T[3840 + (a & 0xff)]! ^
-        T[3584 + ((a >>> 8) & 0xff)]! ^
-        T[3328 + ((a >>> 16) & 0xff)]! ^
-        T[3072 + (a >>> 24)]! ^
-        T[2816 + bytes[i + 4]!]! ^
-        T[2560 + bytes[i + 5]!]! ^
-        T[2304 + bytes[i + 6]!]! ^
-        T[2048 + bytes[i + 7]!]! ^
-        T[1792 + bytes[i + 8]!]! ^
-        T[1536 + bytes[i + 9]!]! ^
-        T[1280 + bytes[i + 10]!]! ^
-        T[1024 + bytes[i + 11]!]! ^
-        T[768 + bytes[i + 12]!]! ^
-        T[512 + bytes[i + 13]!]! ^
-        T[256 + bytes[i + 14]!]! ^
-        T[bytes[i + 15]!]!;
-    }
   }
   for (; i < end; i++) c = T[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
   return ~c >>> 0;

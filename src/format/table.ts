@@ -436,6 +436,26 @@ function probeBad(out: BlockProbe, reason: string, at: number): number {
   return PROBE_BAD;
 }
 
+/** Where the varint varintIn read last ends. */
+let varintNext = 0;
+
+/**
+ * readVarint without a result object, for probeDataBlock's loop: the value (-1 when bad), with
+ * the offset after it left in varintNext. One-byte varints, nearly all of them, take no call.
+ */
+function varintIn(bytes: Uint8Array, p: number, end: number): number {
+  if (p < end) {
+    const b = bytes[p]!;
+    if (b < 0x80) {
+      varintNext = p + 1;
+      return b;
+    }
+  }
+  const r = readVarint(bytes, p, end);
+  varintNext = r.next;
+  return r.value;
+}
+
 /**
  * Finds, reading the entries of a data block payload in place from the restart point `start` up
  * to `entriesEnd`, the newest entry of `key` with version <= `atVersion` and timestamp <=
@@ -471,20 +491,10 @@ export function probeDataBlock(
   let p = start;
   while (p < entriesEnd) {
     const entryAt = p;
-    let shared = payload[p]!;
-    if (shared < 0x80) p++;
-    else {
-      const r = readVarint(payload, p, entriesEnd);
-      shared = r.value;
-      p = r.next;
-    }
-    let unshared = p < entriesEnd ? payload[p]! : 0x80;
-    if (unshared < 0x80) p++;
-    else {
-      const r = readVarint(payload, p, entriesEnd);
-      unshared = r.value;
-      p = r.next;
-    }
+    const shared = varintIn(payload, p, entriesEnd);
+    p = varintNext;
+    const unshared = varintIn(payload, p, entriesEnd);
+    p = varintNext;
     if (
       shared < 0 ||
       shared > (prevLength < 0 ? 0 : prevLength) ||
@@ -516,13 +526,8 @@ export function probeDataBlock(
     }
     for (let q = p, i = shared; i < length; i++, q++) scratch[i] = payload[q]!;
     p += unshared;
-    let version = payload[p]!;
-    if (version < 0x80 && p < entriesEnd) p++;
-    else {
-      const r = readVarint(payload, p, entriesEnd);
-      version = r.value;
-      p = r.next;
-    }
+    const version = varintIn(payload, p, entriesEnd);
+    p = varintNext;
     if (version < minVersion || version > maxVersion || p + 9 > entriesEnd) {
       return probeBad(out, 'bad version', entryAt);
     }
@@ -535,13 +540,8 @@ export function probeDataBlock(
     let valueStart = -1;
     let valueEnd = -1;
     if (kind === ENTRY_PUT) {
-      let valueLength = payload[p]!;
-      if (valueLength < 0x80 && p < entriesEnd) p++;
-      else {
-        const r = readVarint(payload, p, entriesEnd);
-        valueLength = r.value;
-        p = r.next;
-      }
+      const valueLength = varintIn(payload, p, entriesEnd);
+      p = varintNext;
       if (valueLength < 0 || valueLength > VALUE_SIZE_BYTES_MAX || p + valueLength > entriesEnd) {
         return probeBad(out, 'bad value length', p);
       }

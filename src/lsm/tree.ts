@@ -143,7 +143,7 @@ export class LsmTree {
   private view: View;
   private readonly handles = new Map<number, TableHandle>();
   readonly blockCache: BlockCache;
-  /** Handles with a loaded reader, least recently used first. */
+  /** Handles with a loaded reader (eviction picks the smallest lastUse). */
   private readonly loaded = new Map<number, TableHandle>();
   private loadedBytes = 0;
   private useClock = 0;
