@@ -140,7 +140,7 @@ export class CommitRuntime {
     let manifest: ManifestLog | undefined;
     let tree: LsmTree | undefined;
     try {
-      const state = await recover(backend, options.onCorruption ?? 'fail');
+      const state = await recover(backend, options.onCorruption ?? 'fail', sizing.manifestRollBytes);
       manifest = state.manifest;
       const log = manifest;
       // After an unclean end, versions up to the durable reservation may have been seen.

@@ -87,13 +87,20 @@ function corruptionError(c: Corruption): StrataError {
 }
 
 /** Opens or creates the durable state under `backend`. */
-export async function recover(backend: Backend, policy: CorruptionPolicy): Promise<RecoveredState> {
+export async function recover(
+  backend: Backend,
+  policy: CorruptionPolicy,
+  manifestRollBytes?: number,
+): Promise<RecoveredState> {
   const notes: string[] = [];
   let health: RecoveryHealth = 'clean';
   const memtable = new Memtable();
 
   const quarantined = await backend.list(QUARANTINE_PREFIX);
-  const opened = await ManifestLog.open(backend);
+  const opened = await ManifestLog.open(
+    backend,
+    manifestRollBytes === undefined ? {} : { rollBytes: manifestRollBytes },
+  );
   const manifest = opened.log;
   notes.push(...opened.notes);
   const state = manifest.state;

@@ -29,6 +29,8 @@ export interface LsmTuning {
   tableCacheBytes?: number;
   /** Entries per slice of background work between yields to the event loop. */
   sliceEntries?: number;
+  /** Roll the manifest log to a new object once it passes this size (default 4 MiB). */
+  manifestRollBytes?: number;
 }
 
 export interface TreeSizing {
@@ -39,6 +41,7 @@ export interface TreeSizing {
   blockBytes: number;
   levels: LevelOptions;
   sliceEntries?: number;
+  manifestRollBytes?: number;
 }
 
 function clamp(v: number, lo: number, hi: number): number {
@@ -78,5 +81,6 @@ export function treeSizing(memoryBudgetBytes = MEMORY_BUDGET_BYTES_DEFAULT, t: L
       tableTargetBytes,
     },
     ...(t.sliceEntries === undefined ? {} : { sliceEntries: t.sliceEntries }),
+    ...(t.manifestRollBytes === undefined ? {} : { manifestRollBytes: t.manifestRollBytes }),
   };
 }
