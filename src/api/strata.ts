@@ -191,9 +191,13 @@ export class Strata {
     return this.storage.sync();
   }
 
-  /** Takes a checkpoint now (bounds recovery time, lets old log be deleted). */
-  compact(): Promise<void> {
-    return this.storage.checkpoint();
+  /**
+   * Flushes every memtable to tables (a checkpoint: bounds recovery time, lets old log be deleted),
+   * then runs compaction until no level is past its trigger.
+   */
+  async compact(): Promise<void> {
+    await this.storage.checkpoint();
+    await this.storage.settle();
   }
 
   stats(): StorageStats {
