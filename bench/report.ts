@@ -110,3 +110,79 @@ export function describeLoad(start: LoadProbe, end: LoadProbe): string {
     `IO ${share(start.io, end.io)}`
   );
 }
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  if (n === 0) return Number.NaN;
+  return n % 2 === 1 ? s[(n - 1) >> 1]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+}
+
+/** A growable list of latencies in milliseconds. */
+export class Latencies {
+  private data = new Float64Array(1024);
+  length = 0;
+  push(ms: number): void {
+    if (this.length === this.data.length) {
+      const next = new Float64Array(this.data.length * 2);
+      next.set(this.data);
+      this.data = next;
+    }
+    this.data[this.length++] = ms;
+  }
+  values(): Float64Array {
+    return this.data.subarray(0, this.length);
+  }
+}
+
+/** xorshift32: a tiny deterministic generator for sampling and shuffling. */
+export function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x;
+  };
+}
+
+export function shuffled(n: number, seed: number): Uint32Array {
+  const a = new Uint32Array(n);
+  for (let i = 0; i < n; i++) a[i] = i;
+  const next = rng(seed);
+  for (let i = n - 1; i > 0; i--) {
+    const j = next() % (i + 1);
+    const t = a[i]!;
+    a[i] = a[j]!;
+    a[j] = t;
+  }
+  return a;
+}
+
+/** `count` distinct ASCII strings of exactly `bytes` bytes. */
+export function valuePool(bytes: number, count: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const head = `v${i}:`;
+    let body = '';
+    while (head.length + body.length < bytes) body += String.fromCharCode(97 + ((i + body.length) % 26));
+    out.push(head + body.slice(0, bytes - head.length));
+  }
+  return out;
+}
+
+export function fmtRate(x: number): string {
+  if (!Number.isFinite(x)) return 'n/a';
+  if (x >= 100_000) return `${(x / 1000).toFixed(0)}k`;
+  if (x >= 10_000) return `${(x / 1000).toFixed(1)}k`;
+  return x.toFixed(0);
+}
+
+export function fmtLatency(ms: number): string {
+  if (!Number.isFinite(ms)) return 'n/a';
+  if (ms < 0.01) return `${(ms * 1000).toFixed(2)} µs`;
+  if (ms < 1) return `${(ms * 1000).toFixed(1)} µs`;
+  return `${ms.toFixed(2)} ms`;
+}

@@ -18,12 +18,14 @@ const ALLOWED = {
   executor: ['base', 'storage', 'engine'],
   inference: ['base'],
   api: ['base', 'backend', 'storage', 'engine', 'executor', 'inference'],
+  // Node worker threads (the compaction worker): Node built-ins allowed, like the backend.
+  workers: ['base', 'backend', 'lsm'],
   cli: ['*'],
   mcp: ['*'],
   root: ['*'],
 };
 // Folders (relative to src/) where Node built-ins are allowed: the Node backend and front ends.
-const NODE_ALLOWED = ['backend/node/', 'cli/', 'mcp/', 'index.ts', 'node.ts'];
+const NODE_ALLOWED = ['backend/node/', 'workers/', 'cli/', 'mcp/', 'index.ts', 'node.ts'];
 const AMBIENT = [
   /\bDate\.now\s*\(/,
   /\bMath\.random\s*\(/,

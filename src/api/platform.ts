@@ -6,12 +6,15 @@
 
 import type { Backend } from '../backend/index.js';
 import type { Clock, Scheduler } from '../base/index.js';
+import type { CompactionOffload } from '../storage/index.js';
 
 export interface Platform {
   /** Opens the backend for a database folder (or other root). */
   openBackend(root: string): Promise<Backend>;
   clock: Clock;
   scheduler: Scheduler;
+  /** Where compactions of a database on `backend` run off the main thread, if the platform can. */
+  compactionOffload?(backend: Backend): CompactionOffload | undefined;
 }
 
 let installed: Platform | undefined;

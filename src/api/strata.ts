@@ -48,6 +48,11 @@ export interface OpenOptions {
   retention?: RetentionPolicy;
   /** Finer sizing of memtables, tables and levels (mostly for tests). */
   lsm?: LsmTuning;
+  /**
+   * Run compactions on a worker thread where the platform offers one (Node, on its file-system
+   * backend); default true. With false, compactions run on the main thread in bounded slices.
+   */
+  compactionWorker?: boolean;
 }
 
 const DURABILITIES: readonly Durability[] = ['strict', 'buffered', 'ephemeral'];
@@ -66,6 +71,8 @@ function checkOptions(options: unknown): OpenOptions {
   }
   if (o.memoryBudgetBytes !== undefined || o.lsm !== undefined) treeSizing(o.memoryBudgetBytes, o.lsm);
   if (o.retention !== undefined) validateRetention(o.retention);
+  if (o.compactionWorker !== undefined && typeof o.compactionWorker !== 'boolean')
+    throw invalidArgument(`compactionWorker must be a boolean; got ${String(o.compactionWorker)}`);
   for (const k of ['checkpointWalBytes', 'walSegmentBytes'] as const) {
     const v = o[k];
     if (v !== undefined && (!Number.isSafeInteger(v) || v < 4096))
@@ -138,6 +145,10 @@ export class Strata {
       backend = await platform.openBackend(path);
       ownsBackend = true;
     }
+    const offload =
+      backend === undefined || o.compactionWorker === false
+        ? undefined
+        : platform?.compactionOffload?.(backend);
     const opening = Storage.open({
       durability,
       clock,
@@ -149,6 +160,7 @@ export class Strata {
       ...(o.memoryBudgetBytes === undefined ? {} : { memoryBudgetBytes: o.memoryBudgetBytes }),
       ...(o.retention === undefined ? {} : { retention: o.retention }),
       ...(o.lsm === undefined ? {} : { lsm: o.lsm }),
+      ...(offload === undefined ? {} : { offload }),
     });
     try {
       return new Strata(await opening);

@@ -17,6 +17,7 @@ import { assert, type Clock, type Scheduler, StrataError } from '../base/index.j
 import type { WriteOp } from '../format/index.js';
 import { DB_LOCK } from '../layout/index.js';
 import {
+  type CompactionOffload,
   EMPTY_LSM_STATE,
   LsmTree,
   type LsmTuning,
@@ -51,6 +52,8 @@ export interface CommitRuntimeOptions {
   memoryBudgetBytes?: number;
   /** Finer sizing of the tree (tests use tiny tables to exercise flushes and compactions). */
   lsm?: LsmTuning;
+  /** Runs compactions off the main thread (owned by the runtime from here on: closed with it). */
+  offload?: CompactionOffload;
   /** Which versions compaction may drop (default: keep every version). */
   retention?: RetentionPolicy;
   segmentBytesTarget?: number;
@@ -113,6 +116,7 @@ export class CommitRuntime {
       scheduler: options.scheduler,
       retention: options.retention ?? {},
       ...sizing,
+      offload: options.offload,
     };
     if (options.durability === 'ephemeral') {
       const tree = await LsmTree.open(

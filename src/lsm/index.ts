@@ -7,5 +7,6 @@ export * from './merge.js';
 export * from './retention.js';
 export * from './sizing.js';
 export * from './table-builder.js';
+export * from './table-output.js';
 export * from './table-reader.js';
 export * from './tree.js';

@@ -24,15 +24,21 @@ import { BlockCache } from './block-cache.js';
 import {
   type CompactionPick,
   type LevelOptions,
-  OutputSplitter,
   overlappingTables,
   pickCompaction,
 } from './compaction-picker.js';
 import type { LsmState, ManifestLog } from './manifest-log.js';
 import { entryAt, Memtable, type VersionEntry } from './memtable.js';
 import { mergeEntries, mergeEntriesReverse, newestPerKey } from './merge.js';
-import { applyRetention, type RetentionPolicy } from './retention.js';
-import { TableBuilder } from './table-builder.js';
+import type { RetentionPolicy } from './retention.js';
+import {
+  type CompactionJob,
+  type CompactionOffload,
+  compactionOutputs,
+  SLICE_ENTRIES_DEFAULT,
+  type TableOutput,
+  tableOutputs,
+} from './table-output.js';
 import { TableReader } from './table-reader.js';
 
 /** One version found by a read; `value === null` is a tombstone. */
@@ -62,6 +68,8 @@ export interface TreeOptions {
   editExtras: () => Pick<ManifestEdit, 'reservedVersion'>;
   /** Entries processed per slice of flush or compaction work before yielding to the event loop. */
   sliceEntries?: number;
+  /** Where compactions run when not on this thread (a worker thread in Node). */
+  offload?: CompactionOffload | undefined;
 }
 
 /** A live table: its metadata, an open reader of its object, and its parsed index when cached. */
@@ -103,6 +111,8 @@ export interface TreeStats {
   flushBytesWritten: number;
   compactionBytesWritten: number;
   compactionBytesRead: number;
+  /** Compactions that ran off the main thread (see TreeOptions.offload). */
+  offloadedCompactions: number;
   /** Time writers spent waiting for flushes or compactions (back-pressure), in ms. */
   stallMs: number;
   stalls: number;
@@ -111,7 +121,17 @@ export interface TreeStats {
   compacting: boolean;
 }
 
-const SLICE_ENTRIES_DEFAULT = 4096;
+/** A view of a reader the tree owns: closing it leaves the tree's reader open. */
+class SharedReader implements ObjectReader {
+  constructor(private readonly file: ObjectReader) {}
+  get size(): number {
+    return this.file.size;
+  }
+  readSync(offset: number, length: number): Uint8Array {
+    return this.file.readSync(offset, length);
+  }
+  close(): void {}
+}
 
 /** Binary search of a sorted, non-overlapping level for the table whose range holds `key`. */
 function findTable(level: readonly TableHandle[], key: string): TableHandle | undefined {
@@ -160,6 +180,7 @@ export class LsmTree {
     flushBytesWritten: 0,
     compactionBytesWritten: 0,
     compactionBytesRead: 0,
+    offloadedCompactions: 0,
     stallMs: 0,
     stalls: 0,
   };
@@ -576,75 +597,92 @@ export class LsmTree {
   }
 
   /**
-   * Writes `entries` as tables of about `targetBytes` each (never splitting a key), syncing each,
-   * and opens a reader for each. Work is sliced; `pause` is awaited between slices.
+   * Carries out table outputs (see table-output.ts) through the backend: creates each table's
+   * object empty first (a crash leaves at worst an unreferenced file), appends its bytes, syncs
+   * it, and opens a reader, which reads back and verifies what was written (a table that does not
+   * verify is never installed). `pause` runs at every pause step. Returns the handles of the
+   * finished tables; `abort` closes them when the work fails.
    */
+  private tableSink(pause: () => Promise<void>): {
+    sink: (o: TableOutput) => Promise<void>;
+    out: TableHandle[];
+    abort: () => void;
+  } {
+    const backend = this.o.backend;
+    assert(backend !== undefined, 'writing tables without storage');
+    const out: TableHandle[] = [];
+    let name: string | undefined;
+    const sink = async (o: TableOutput): Promise<void> => {
+      switch (o.kind) {
+        case 'begin':
+          assert(name === undefined, 'a table begins inside another');
+          name = tableName(o.fileNumber);
+          await backend.write(name, new Uint8Array(0));
+          return;
+        case 'bytes':
+          assert(name !== undefined, 'table bytes outside a table');
+          for (const c of o.chunks) await backend.append(name, c);
+          return;
+        case 'end': {
+          assert(
+            name !== undefined && tableName(o.meta.fileNumber) === name,
+            'a table ends that did not begin',
+          );
+          const n = name;
+          name = undefined;
+          for (const c of o.chunks) await backend.append(n, c);
+          await backend.sync(n);
+          const file = await backend.openReader(n);
+          const h = new TableHandle(o.meta, n, file);
+          out.push(h);
+          this.reader(h);
+          return;
+        }
+        case 'pause':
+          await pause();
+      }
+    };
+    const abort = (): void => {
+      for (const h of out) h.file.close();
+    };
+    return { sink, out, abort };
+  }
+
+  /** Runs `outputs` on this thread, one sink step at a time. */
   private async writeTables(
-    entries: Iterator<TableEntry>,
-    targetBytes: number,
-    splitter: OutputSplitter | undefined,
+    outputs: Iterator<TableOutput>,
     pause: () => Promise<void>,
   ): Promise<TableHandle[]> {
-    const backend = this.o.backend;
-    const manifest = this.o.manifest;
-    assert(backend !== undefined && manifest !== undefined, 'writing tables without storage');
-    const out: TableHandle[] = [];
-    const slice = this.o.sliceEntries ?? SLICE_ENTRIES_DEFAULT;
-    let builder: TableBuilder | undefined;
-    let name = '';
-    let lastKey: string | undefined;
-    let inSlice = 0;
-    const finishTable = async (): Promise<void> => {
-      const b = builder;
-      if (b === undefined) return;
-      builder = undefined;
-      const { chunks, meta } = b.finish();
-      for (const c of chunks) await backend.append(name, c);
-      await backend.sync(name);
-      const file = await backend.openReader(name);
-      const h = new TableHandle(meta, name, file);
-      out.push(h);
-      // Reading back what was written: a table that does not verify is never installed.
-      this.reader(h);
-    };
+    const { sink, out, abort } = this.tableSink(pause);
     try {
-      for (let n = entries.next(); !n.done; n = entries.next()) {
-        const e = n.value;
-        if (builder !== undefined && e.key !== lastKey && lastKey !== undefined) {
-          const size = builder.estimatedBytes;
-          const cut = splitter === undefined ? size >= targetBytes : splitter.shouldCut(lastKey, e.key, size);
-          if (cut) await finishTable();
-        }
-        if (builder === undefined) {
-          const fileNumber = manifest.allocateFileNumber();
-          name = tableName(fileNumber);
-          builder = new TableBuilder(fileNumber, { blockBytes: this.o.blockBytes });
-          // Create the object empty first: a crash leaves at worst an unreferenced file.
-          await backend.write(name, new Uint8Array(0));
-        }
-        builder.add(e);
-        lastKey = e.key;
-        if (++inSlice >= slice) {
-          inSlice = 0;
-          for (const c of builder.takeChunks()) await backend.append(name, c);
-          await pause();
-        }
-      }
-      await finishTable();
+      for (let n = outputs.next(); !n.done; n = outputs.next()) await sink(n.value);
       return out;
     } catch (error) {
-      for (const h of out) h.file.close();
+      outputs.return?.(undefined);
+      abort();
       throw error;
     }
   }
+
+  /** The manifest's next file number. */
+  private readonly allocate = (): number => {
+    const manifest = this.o.manifest;
+    assert(manifest !== undefined, 'allocating a table without a manifest');
+    return manifest.allocateFileNumber();
+  };
 
   private async flushOldest(): Promise<void> {
     const f = this.frozen[this.frozen.length - 1];
     assert(f !== undefined, 'flush without a frozen memtable');
     const m = f.memtable;
-    const handles = await this.writeTables(memtableEntries(m), Number.POSITIVE_INFINITY, undefined, () =>
-      this.yieldSlice(),
-    );
+    const outputs = tableOutputs(memtableEntries(m), {
+      blockBytes: this.o.blockBytes,
+      targetBytes: Number.POSITIVE_INFINITY,
+      splitter: undefined,
+      sliceEntries: this.o.sliceEntries ?? SLICE_ENTRIES_DEFAULT,
+      allocate: this.allocate,
+    });
+    const handles = await this.writeTables(outputs, () => this.yieldSlice());
     const edit: ManifestEdit = {
       ...this.o.editExtras(),
       added: handles.map((h) => ({ level: 0, table: h.meta })),
@@ -661,11 +699,12 @@ export class LsmTree {
     this.stats0.flushes++;
     for (const h of handles) this.stats0.flushBytesWritten += h.meta.size;
     this.signalProgress();
-    // The WAL before the frozen memtable's segment is now covered by tables. A failed delete
-    // leaves only garbage, which the next open removes.
+    // The WAL before the frozen memtable's segment is now covered by tables. A failed listing or
+    // delete leaves only garbage, which the next open removes: the flush itself is done.
     const backend = this.o.backend;
     assert(backend !== undefined, 'flush without a backend');
-    for (const name of await backend.list(WAL_PREFIX)) {
+    const names = await backend.list(WAL_PREFIX).catch(() => [] as string[]);
+    for (const name of names) {
       const n = parseWalSegmentName(name);
       if (n !== undefined && n < f.walStartFile) await backend.delete(name).catch(() => undefined);
     }
@@ -700,27 +739,59 @@ export class LsmTree {
         return h;
       };
       const inputs = [...pick.inputs.map(byNumber), ...pick.overlapping.map(byNumber)];
-      // L0 inputs newest first, then the output level's tables in key order: any order works
-      // for the merge, which orders by (key, version).
-      const sources = inputs.map((h) => this.reader(h).entries());
       let read = 0;
       for (const h of inputs) read += h.meta.size;
-      const merged = applyRetention(mergeEntries(sources), this.o.retention, pick.bottommost);
-      const grandparents =
-        pick.outputLevel + 1 < view.state.levels.length
-          ? overlappingTables(view.state.levels[pick.outputLevel + 1]!, pick.inputs[0]!.smallest, largest)
-          : [];
-      const splitter = new OutputSplitter(grandparents, this.o.levels);
-      const outputs = await this.writeTables(merged, this.o.levels.tableTargetBytes, splitter, async () => {
-        await this.yieldSlice();
-        // Flushing takes priority: while a memtable waits, compaction pauses.
-        while (this.frozen.length > 0 && this.failure === undefined && !this.closing) {
-          this.kick();
-          await this.progress.promise;
-        }
+      const job: CompactionJob = {
+        // L0 inputs newest first, then the output level's tables in key order: any order works
+        // for the merge, which orders by (key, version).
+        inputs: inputs.map((h) => ({ name: h.name, meta: h.meta })),
+        grandparents:
+          pick.outputLevel + 1 < view.state.levels.length
+            ? overlappingTables(view.state.levels[pick.outputLevel + 1]!, pick.inputs[0]!.smallest, largest)
+            : [],
+        levels: this.o.levels,
+        retention: this.o.retention,
+        bottommost: pick.bottommost,
+        blockBytes: this.o.blockBytes,
+        sliceEntries: this.o.sliceEntries ?? SLICE_ENTRIES_DEFAULT,
+      };
+      const checkRunning = (): void => {
         if (this.failure !== undefined) throw this.failure;
         if (this.closing) throw new StrataError('closed', 'the database is closing');
-      });
+      };
+      let outputs: TableHandle[];
+      const offload = this.o.offload;
+      if (offload !== undefined) {
+        // On another thread: the merge and the table building never block this one, so flushes
+        // and commits go on beside it. The outputs are written here, through the backend.
+        const { sink, out, abort } = this.tableSink(async () => undefined);
+        try {
+          await offload.run(job, this.allocate, async (o) => {
+            checkRunning();
+            await sink(o);
+          });
+        } catch (error) {
+          abort();
+          throw error;
+        }
+        outputs = out;
+        this.stats0.offloadedCompactions++;
+      } else {
+        const open = (name: string): ObjectReader => {
+          const h = inputs.find((x) => x.name === name);
+          assert(h !== undefined, 'compaction input without a handle');
+          return new SharedReader(h.file);
+        };
+        outputs = await this.writeTables(compactionOutputs(job, open, this.allocate), async () => {
+          await this.yieldSlice();
+          // Flushing takes priority: while a memtable waits, compaction pauses.
+          while (this.frozen.length > 0 && this.failure === undefined && !this.closing) {
+            this.kick();
+            await this.progress.promise;
+          }
+          checkRunning();
+        });
+      }
       await this.install(
         {
           ...this.o.editExtras(),
@@ -785,6 +856,7 @@ export class LsmTree {
   async close(): Promise<void> {
     this.closing = true;
     this.signalProgress();
+    await this.o.offload?.close();
     await Promise.allSettled([this.flushing, this.compacting]);
     for (const h of this.handles.values()) h.file.close();
   }

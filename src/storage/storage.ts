@@ -16,6 +16,7 @@ import { keyspacePrefix, type WriteOp } from '../format/index.js';
 import type { Found, TreeStats } from '../lsm/index.js';
 
 export {
+  type CompactionOffload,
   type LsmTuning,
   MEMORY_BUDGET_BYTES_DEFAULT,
   type RetentionPolicy,

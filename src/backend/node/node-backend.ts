@@ -445,6 +445,21 @@ class FdReader implements ObjectReader {
   }
 }
 
+/**
+ * A reader of the file at `path` (the object `name`) outside any NodeBackend: for a worker thread
+ * reading immutable tables of a database another thread has open. Throws `not_found` or `io`.
+ */
+export function openFileReader(path: string, name: string): ObjectReader {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    return new FdReader(fd, fstatSync(fd).size, name);
+  } catch (error) {
+    if (fd !== undefined) closeSync(fd);
+    throw toStrataError('open', name, error);
+  }
+}
+
 export class NodeBackend implements Backend {
   /** The database root: absolute, with symbolic links resolved. */
   readonly rootDir: string;
