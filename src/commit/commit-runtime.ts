@@ -195,8 +195,10 @@ export class CommitRuntime {
         issuedFloor,
         lastTimestamp: state.lastTimestamp,
       });
-      // A recovered memtable past its size is flushed at once.
+      // A recovered memtable past its size is flushed at once, and levels past their triggers
+      // start compacting in the background.
       tree.afterWrite(writer.currentSegmentFile);
+      tree.kick();
       return runtime;
     } catch (error) {
       await tree?.close().catch(() => undefined);
