@@ -44,7 +44,7 @@ function liveBytes(): number {
 }
 
 const keyOf = (i: number): string => `user${String(Math.imul(i, 0x9e3779b1) >>> 0).padStart(10, '0')}`;
-const valueOf = (i: number): string => `${i}:${VALUE}`;
+const valueAt = (i: number): string => `${i}:${VALUE}`;
 
 interface Measured {
   records: number;
@@ -60,7 +60,7 @@ interface Measured {
 async function fill(factor: number): Promise<Measured> {
   const root = await mkdtemp(join(tmpdir(), 'strata-memory-'));
   roots.push(root);
-  const records = Math.ceil((factor * BUDGET) / (keyOf(0).length + valueOf(0).length));
+  const records = Math.ceil((factor * BUDGET) / (keyOf(0).length + valueAt(0).length));
   const liveBase = liveBytes();
   let live = 0;
   const sampleLive = (): void => {
@@ -76,7 +76,7 @@ async function fill(factor: number): Promise<Measured> {
   const db = await Strata.open(root, { memoryBudgetBytes: BUDGET });
   const kv = db.branch().kv;
   for (let i = 0; i < records; i++) {
-    await kv.put(keyOf(i), valueOf(i));
+    await kv.put(keyOf(i), valueAt(i));
     if ((i & 255) === 0) sample();
     if (i % 4096 === 4095) sampleLive();
   }
@@ -84,7 +84,7 @@ async function fill(factor: number): Promise<Measured> {
   sample();
   sampleLive();
   for (let i = 0; i < records; i++) {
-    assert.equal(kv.get(keyOf(i)), valueOf(i), `key ${i}`);
+    assert.equal(kv.get(keyOf(i)), valueAt(i), `key ${i}`);
     if ((i & 255) === 0) sample();
   }
   let listed = 0;
@@ -105,11 +105,11 @@ async function fill(factor: number): Promise<Measured> {
 
   const again = await Strata.open(root, { memoryBudgetBytes: BUDGET });
   for (let i = 0; i < records; i += 7)
-    assert.equal(again.branch().kv.get(keyOf(i)), valueOf(i), `key ${i} after reopen`);
+    assert.equal(again.branch().kv.get(keyOf(i)), valueAt(i), `key ${i} after reopen`);
   await again.close();
   return {
     records,
-    userBytes: records * (keyOf(0).length + valueOf(0).length),
+    userBytes: records * (keyOf(0).length + valueAt(0).length),
     rssGrowth: peak - before,
     rssPeak: peak,
     liveGrowth: live,
