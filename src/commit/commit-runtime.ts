@@ -13,7 +13,7 @@
  */
 
 import type { Backend, BackendLock } from '../backend/index.js';
-import { assert, type Clock, type Scheduler, StrataError } from '../base/index.js';
+import { assert, type Clock, type Scheduler, StrataError, WAL_SEGMENT_BYTES_TARGET } from '../base/index.js';
 import type { WriteOp } from '../format/index.js';
 import { DB_LOCK } from '../layout/index.js';
 import {
@@ -28,6 +28,9 @@ import {
 } from '../lsm/index.js';
 import { type CorruptionPolicy, type RecoveryReport, recover } from './recovery.js';
 import { BUFFERED_SYNC_POLICY, type SyncPolicy, WalWriter } from './wal-writer.js';
+
+/** The smallest default WAL segment: below it, a tiny memtable would mean a file per few commits. */
+const WAL_SEGMENT_BYTES_MIN = 1024 * 1024;
 
 export type Durability = 'strict' | 'buffered' | 'ephemeral';
 
@@ -161,9 +164,11 @@ export class CommitRuntime {
         startTimestamp: state.lastTimestamp,
         reservedVersion: state.reservedVersion,
         syncPolicy: options.syncPolicy ?? BUFFERED_SYNC_POLICY,
-        ...(options.segmentBytesTarget === undefined
-          ? {}
-          : { segmentBytesTarget: options.segmentBytesTarget }),
+        // Segments about a memtable long: each flush then lets go of all but the last segment or
+        // two, so the log kept (and replayed by recovery) stays near the memtable's size.
+        segmentBytesTarget:
+          options.segmentBytesTarget ??
+          Math.min(WAL_SEGMENT_BYTES_TARGET, Math.max(WAL_SEGMENT_BYTES_MIN, sizing.memtableBytes)),
       });
       tree = await LsmTree.open(
         {
