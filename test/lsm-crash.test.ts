@@ -15,10 +15,10 @@
  *    invented, the history is a prefix. The reopened database then flushes and compacts again,
  *    closes, and is checked once more.
  * 2. For every 20th crash point inside a flush and every 20th inside a compaction (every 8th in
- *    the deep tier) the recovery itself is crashed
- *    at every one of its steps R (the open and the background work it starts), and the disk is
- *    opened a third time: recovering twice must give exactly what recovering once gave (the
- *    oracle checks the third open against the state the single recovery produced).
+ *    the deep tier) the recovery itself is crashed at every one of its steps R (the open and the
+ *    background work it starts), and the disk is opened a third time: recovering twice must give
+ *    exactly what recovering once gave (the oracle checks the third open against the state the
+ *    single recovery produced).
  *
  * Background work yields to a ManualScheduler, which the test runs by hand between event-loop
  * turns, so every run of one seed performs the same steps in the same order.
