@@ -23,7 +23,7 @@ interface Node {
 }
 
 export class BlockCache {
-  readonly capacityBytes: number;
+  #capacity: number;
   /** fileNumber -> block offset -> node; per table, so evictTable finds its blocks directly. */
   private readonly tables = new Map<number, Map<number, Node>>();
   private newest: Node | undefined;
@@ -36,7 +36,18 @@ export class BlockCache {
   /** Requires a safe non-negative integer budget. */
   constructor(capacityBytes: number) {
     assert(Number.isSafeInteger(capacityBytes) && capacityBytes >= 0, 'bad block cache capacity');
-    this.capacityBytes = capacityBytes;
+    this.#capacity = capacityBytes;
+  }
+
+  get capacityBytes(): number {
+    return this.#capacity;
+  }
+
+  /** Changes the capacity, evicting least recently used blocks until what is held fits. */
+  setCapacity(capacityBytes: number): void {
+    assert(Number.isSafeInteger(capacityBytes) && capacityBytes >= 0, 'bad block cache capacity');
+    this.#capacity = capacityBytes;
+    while (this.used > capacityBytes) this.remove(this.oldest!);
   }
 
   /** Bytes charged by the blocks held; at most capacityBytes. */
@@ -80,7 +91,7 @@ export class BlockCache {
     assert(Number.isSafeInteger(chargeBytes) && chargeBytes >= 0, 'bad block charge');
     const old = this.tables.get(fileNumber)?.get(offset);
     if (old !== undefined) this.remove(old);
-    if (chargeBytes > this.capacityBytes) return;
+    if (chargeBytes > this.#capacity) return;
     let blocks = this.tables.get(fileNumber);
     if (blocks === undefined) {
       blocks = new Map();
@@ -91,8 +102,8 @@ export class BlockCache {
     this.pushNewest(node);
     this.used += chargeBytes;
     this.count++;
-    while (this.used > this.capacityBytes) this.remove(this.oldest!);
-    assert(this.used >= 0 && this.used <= this.capacityBytes, 'block cache over budget');
+    while (this.used > this.#capacity) this.remove(this.oldest!);
+    assert(this.used >= 0 && this.used <= this.#capacity, 'block cache over budget');
   }
 
   /**
@@ -106,9 +117,9 @@ export class BlockCache {
     if (node === undefined) return;
     node.chargeBytes += extraBytes;
     this.used += extraBytes;
-    if (node.chargeBytes > this.capacityBytes) this.remove(node);
-    while (this.used > this.capacityBytes) this.remove(this.oldest!);
-    assert(this.used >= 0 && this.used <= this.capacityBytes, 'block cache over budget');
+    if (node.chargeBytes > this.#capacity) this.remove(node);
+    while (this.used > this.#capacity) this.remove(this.oldest!);
+    assert(this.used >= 0 && this.used <= this.#capacity, 'block cache over budget');
   }
 
   /** Drops every block of table `fileNumber` (its object was deleted). */

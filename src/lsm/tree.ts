@@ -190,7 +190,7 @@ export class LsmTree {
     state: LsmState,
     handles: TableHandle[],
   ) {
-    this.blockCache = new BlockCache(o.blockCacheBytes);
+    this.blockCache = new BlockCache(o.blockCacheBytes + o.tableCacheBytes);
     for (const h of handles) this.handles.set(h.meta.fileNumber, h);
     this.view = new View(state, this.handlesOf(state));
     this.progress = LsmTree.newProgress();
@@ -270,6 +270,22 @@ export class LsmTree {
 
   // --- reads ------------------------------------------------------------------------------------
 
+  /**
+   * The table cache and the block cache share one budget (their two shares together): indexes and
+   * filters come first — a table whose index is not held must be re-read and decoded for every
+   * read that touches it — up to all but a quarter of the block cache's share; data blocks get
+   * whatever the loaded indexes leave.
+   */
+  private get tableCacheMax(): number {
+    return this.o.tableCacheBytes + Math.floor((this.o.blockCacheBytes * 3) / 4);
+  }
+
+  private rebalanceCaches(): void {
+    this.blockCache.setCapacity(
+      Math.max(0, this.o.tableCacheBytes + this.o.blockCacheBytes - this.loadedBytes),
+    );
+  }
+
   /** The table reader of `h`, loading its index and filter into the table cache if needed. */
   private reader(h: TableHandle): TableReader {
     // A use stamps the handle (no reordering on the hot path); eviction looks for the oldest stamp.
@@ -285,7 +301,7 @@ export class LsmTree {
     h.reader = r;
     this.loaded.set(h.meta.fileNumber, h);
     this.loadedBytes += r.memoryBytes;
-    while (this.loadedBytes > this.o.tableCacheBytes && this.loaded.size > 1) {
+    while (this.loadedBytes > this.tableCacheMax && this.loaded.size > 1) {
       let oldest: TableHandle | undefined;
       for (const other of this.loaded.values()) {
         if (other !== h && (oldest === undefined || other.lastUse < oldest.lastUse)) oldest = other;
@@ -295,6 +311,7 @@ export class LsmTree {
       this.loadedBytes -= oldest.reader?.memoryBytes ?? 0;
       oldest.reader = undefined;
     }
+    this.rebalanceCaches();
     return r;
   }
 
@@ -843,7 +860,10 @@ export class LsmTree {
 
   private deleteTable(h: TableHandle): void {
     this.handles.delete(h.meta.fileNumber);
-    if (this.loaded.delete(h.meta.fileNumber)) this.loadedBytes -= h.reader?.memoryBytes ?? 0;
+    if (this.loaded.delete(h.meta.fileNumber)) {
+      this.loadedBytes -= h.reader?.memoryBytes ?? 0;
+      this.rebalanceCaches();
+    }
     h.reader = undefined;
     h.file.close();
     this.blockCache.evictTable(h.meta.fileNumber);
@@ -896,7 +916,7 @@ export class LsmTree {
         hitRate: lookups === 0 ? 0 : cache.hits / lookups,
       },
       tableCache: {
-        capacityBytes: this.o.tableCacheBytes,
+        capacityBytes: this.tableCacheMax,
         usedBytes: this.loadedBytes,
         loaded: this.loaded.size,
       },

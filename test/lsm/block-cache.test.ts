@@ -130,4 +130,26 @@ describe('BlockCache', () => {
       );
     }
   });
+
+  it('setCapacity evicts least recently used blocks down to the new capacity, and grows again', () => {
+    const cache = new BlockCache(1000);
+    for (let i = 0; i < 10; i++) cache.put(1, i * 100, { i }, 100);
+    assert.equal(cache.usedBytes, 1000);
+    cache.get(1, 0); // block 0 becomes the most recently used
+    cache.setCapacity(350);
+    assert.equal(cache.capacityBytes, 350);
+    assert.ok(cache.usedBytes <= 350);
+    assert.equal(cache.entries, 3);
+    assert.deepEqual(cache.get(1, 0), { i: 0 }, 'the most recently used block stays');
+    assert.equal(cache.get(1, 100), undefined, 'the oldest went first');
+    assert.deepEqual(cache.get(1, 900), { i: 9 });
+    cache.setCapacity(0);
+    assert.equal(cache.usedBytes, 0);
+    cache.put(1, 0, { i: 0 }, 1);
+    assert.equal(cache.entries, 0, 'nothing fits a zero capacity');
+    cache.setCapacity(500);
+    cache.put(1, 0, { i: 0 }, 100);
+    assert.equal(cache.usedBytes, 100);
+    assert.throws(() => cache.setCapacity(-1), AssertionError);
+  });
 });
