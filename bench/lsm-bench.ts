@@ -473,7 +473,7 @@ function render(
     `| Writer stall time (back-pressure) | ${d((x) => x.stallMs).toFixed(0)} ms |`,
     `| Event-loop delay over the load (a tight loop of awaited puts, which itself yields only when a put waits): p99 / max | ${d((x) => x.loopP99Ms).toFixed(1)} ms / ${d((x) => x.loopMaxMs).toFixed(1)} ms |`,
     `| Block cache hit rate (get and scan phases included) | ${(100 * d((x) => x.blockCacheHitRate)).toFixed(0)}% |`,
-    `| RSS peak (absolute) / over the RSS before open | ${mib(d((x) => x.rssPeakBytes))} / ${mib(d((x) => x.rssOverBaseBytes))} |`,
+    `| RSS peak over the RSS before open, first repetition (a fresh process: nothing else has run in it) | ${mib(disk[0]!.disk!.rssOverBaseBytes)} (absolute ${mib(disk[0]!.disk!.rssPeakBytes)}) for a budget of ${mib(config.budgetBytes)} |`,
     '',
   );
   lines.push(

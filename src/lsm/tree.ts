@@ -786,6 +786,9 @@ export class LsmTree {
           await offload.run(job, this.allocate, async (o) => {
             checkRunning();
             await sink(o);
+            // Steps may arrive faster than they are written: one step per turn of the event
+            // loop, so a backlog never becomes one long synchronous run of appends.
+            if (o.kind !== 'begin') await this.yieldSlice();
           });
         } catch (error) {
           abort();

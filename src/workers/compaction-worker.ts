@@ -4,7 +4,7 @@
  * (tables are immutable once installed), and posts each output step to the main thread, which
  * writes it through its backend. See protocol.ts.
  */
-import { join } from 'node:path';
+import { join as joinPath } from 'node:path';
 import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
 import { openFileReader } from '../backend/node/node-backend.js';
 import { StrataError } from '../base/index.js';
@@ -19,11 +19,29 @@ import {
   type WorkerMessage,
 } from './protocol.js';
 
-const port = parentPort;
-if (port === null) throw new Error('compaction-worker.js runs as a worker thread');
+const port = (() => {
+  if (parentPort === null) throw new Error('compaction-worker.js runs as a worker thread');
+  return parentPort;
+})();
+
+/** Output gathered per message (see run). */
+const POST_BYTES = 1024 * 1024;
 
 function post(m: WorkerMessage): void {
-  port!.postMessage(m);
+  port.postMessage(m);
+}
+
+/** The chunks in one fresh buffer of their own (so it can be transferred). */
+function join(chunks: readonly Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const c of chunks) size += c.length;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
 function failureOf(error: unknown): JobFailure {
@@ -58,19 +76,55 @@ function run(m: RunMessage): void {
   const cancelled = (): void => {
     if (Atomics.load(shared, CANCEL) !== 0) throw new StrataError('closed', 'the compaction was cancelled');
   };
+  // Bytes of the current table not yet posted: steps are gathered into posts of POST_BYTES, one
+  // buffer each, moved (not copied) to the main thread. A large append is written off the main
+  // thread there (the Node backend writes appends above 256 KiB through libuv's thread pool), so
+  // the main thread spends almost nothing on a compaction's output.
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  const send = (output: WorkerMessage & { type: 'output' }): void => {
+    const chunk = output.output.kind === 'begin' ? undefined : output.output.chunks[0];
+    Atomics.add(shared, IN_FLIGHT, output.bytes);
+    port.postMessage(output, chunk === undefined ? [] : [chunk.buffer as ArrayBuffer]);
+    for (;;) {
+      const inFlight = Atomics.load(shared, IN_FLIGHT);
+      if (inFlight <= IN_FLIGHT_BYTES_MAX) break;
+      Atomics.wait(shared, IN_FLIGHT, inFlight, 100);
+      cancelled();
+    }
+  };
+  const take = (): Uint8Array => {
+    const joined = join(pending);
+    pending = [];
+    pendingBytes = 0;
+    return joined;
+  };
   try {
-    for (const o of compactionOutputs(m.job, (name) => openFileReader(join(m.root, name), name), allocate)) {
+    for (const o of compactionOutputs(
+      m.job,
+      (name) => openFileReader(joinPath(m.root, name), name),
+      allocate,
+    )) {
       cancelled();
       if (o.kind === 'pause') continue;
-      let bytes = 0;
-      if (o.kind !== 'begin') for (const c of o.chunks) bytes += c.length;
-      Atomics.add(shared, IN_FLIGHT, bytes);
-      post({ type: 'output', output: o, bytes });
-      for (;;) {
-        const inFlight = Atomics.load(shared, IN_FLIGHT);
-        if (inFlight <= IN_FLIGHT_BYTES_MAX) break;
-        Atomics.wait(shared, IN_FLIGHT, inFlight, 100);
-        cancelled();
+      if (o.kind === 'begin') {
+        send({ type: 'output', output: o, bytes: 0 });
+        continue;
+      }
+      for (const c of o.chunks) {
+        pending.push(c);
+        pendingBytes += c.length;
+      }
+      if (o.kind === 'end') {
+        const joined = take();
+        send({
+          type: 'output',
+          output: { kind: 'end', meta: o.meta, chunks: [joined] },
+          bytes: joined.length,
+        });
+      } else if (pendingBytes >= POST_BYTES) {
+        const joined = take();
+        send({ type: 'output', output: { kind: 'bytes', chunks: [joined] }, bytes: joined.length });
       }
     }
     post({ type: 'done' });

@@ -19,7 +19,7 @@ export const IN_FLIGHT = 0;
 export const CANCEL = 1;
 export const GRANT = 2;
 export const SHARED_SLOTS = 3;
-export const IN_FLIGHT_BYTES_MAX = 8 * 1024 * 1024;
+export const IN_FLIGHT_BYTES_MAX = 4 * 1024 * 1024;
 
 /** Table file numbers [next, end). */
 export interface Grant {

@@ -1,6 +1,7 @@
 /**
  * Compaction on a worker thread: the worker runs the same output generator as the main thread,
- * so for one job it must produce the same steps and byte-identical tables; damage in an input
+ * so for one job it must produce the same tables, in the same order, byte for byte (it gathers a
+ * table's bytes into fewer, larger messages); damage in an input
  * reaches the caller as a typed error naming the object; a close stops a running job; and a
  * database with the worker on compacts through it and reads back everything it wrote.
  */
@@ -101,7 +102,7 @@ function digest(steps: readonly TableOutput[]): string[] {
 }
 
 describe('compaction worker', () => {
-  it('produces the same steps and byte-identical tables as the main thread, asking for file numbers as it needs them', async () => {
+  it('produces the same tables, byte for byte, as the main thread, asking for file numbers as it needs them', async () => {
     const root = await populated();
     const job = await jobOf(root);
     const local = [...compactionOutputs(job, (name) => openFileReader(join(root, name), name), counter(900))];
