@@ -410,7 +410,7 @@ function render(
     `- Background load during the run: ${load}`,
     `- Data: ${records.toLocaleString('en-US')} keys × ${config.valueBytes} B values = ${mib(userBytes)} of user data, ` +
       `${(userBytes / config.budgetBytes).toFixed(1)}× the memory budget of ${mib(config.budgetBytes)} ` +
-      `(\`memoryBudgetBytes\`; memtable ${mib(config.budgetBytes / 4)}, block cache ${mib(config.budgetBytes / 4)}, table cache ${mib(config.budgetBytes / 8)}); buffered durability, default retention (keep every version).`,
+      `(\`memoryBudgetBytes\`; memtable ${mib(config.budgetBytes / 4)}, block and table caches ${mib((config.budgetBytes * 3) / 8)} together, indexes and filters first); buffered durability, default retention (keep every version); compactions on a worker thread (the Node default) except where a row says otherwise.`,
     `- Tables after the run: ${disk[0]?.disk?.levels ?? 'n/a'}`,
     '',
   );
