@@ -33,11 +33,11 @@ import { describe, it } from 'node:test';
 import { type OpenOptions, Strata } from '../src/api/index.js';
 import type { Backend, BackendLock, CrashModel, ObjectReader } from '../src/backend/index.js';
 import { SimDisk } from '../src/backend/index.js';
-import { isStrataError, ManualClock, ManualScheduler, SeededRandom } from '../src/base/index.js';
+import { isStrataError, ManualScheduler, SeededRandom } from '../src/base/index.js';
 import type { Value } from '../src/engine/index.js';
 import { MANIFEST_PREFIX, TABLE_PREFIX, WAL_PREFIX } from '../src/layout/index.js';
 import type { LsmTuning } from '../src/lsm/index.js';
-import { ShadowModel, WatchedBackend } from './support/oracle.js';
+import { type Clocks, clocks, ShadowModel, WatchedBackend } from './support/oracle.js';
 
 const MODELS: readonly CrashModel[] = ['strict', 'ordered', 'weak', 'hostile'];
 const MODES = ['strict', 'buffered'] as const;
@@ -80,16 +80,6 @@ const LSM: LsmTuning = {
   sliceEntries: 6,
   manifestRollBytes: 1024,
 };
-
-interface Clocks {
-  clock: ManualClock;
-  scheduler: ManualScheduler;
-}
-
-function clocks(): Clocks {
-  const clock = new ManualClock();
-  return { clock, scheduler: new ManualScheduler(clock) };
-}
 
 /**
  * The same clock (timestamps go on from where the crashed session left them) with a fresh

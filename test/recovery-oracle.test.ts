@@ -20,7 +20,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type OpenOptions, Strata } from '../src/api/index.js';
 import { type Backend, type CrashModel, MemoryBackend, SimDisk } from '../src/backend/index.js';
-import { isStrataError, ManualClock, ManualScheduler, SeededRandom } from '../src/base/index.js';
+import { isStrataError, SeededRandom } from '../src/base/index.js';
 import type { Value } from '../src/engine/index.js';
 import {
   decodeManifestCurrent,
@@ -31,7 +31,7 @@ import {
   type WalRecord,
 } from '../src/format/index.js';
 import { MANIFEST_CURRENT, QUARANTINE_PREFIX, quarantineName, WAL_PREFIX } from '../src/layout/index.js';
-import { canonical, ShadowModel, WatchedBackend } from './support/oracle.js';
+import { type Clocks, canonical, clocks, ShadowModel, WatchedBackend } from './support/oracle.js';
 
 const MODELS: readonly CrashModel[] = ['strict', 'ordered', 'weak', 'hostile'];
 const MODES = ['strict', 'buffered'] as const;
@@ -119,16 +119,6 @@ function randomValue(r: SeededRandom, tag: number): Value {
     default:
       return `short-${tag}`;
   }
-}
-
-interface Clocks {
-  clock: ManualClock;
-  scheduler: ManualScheduler;
-}
-
-function clocks(): Clocks {
-  const clock = new ManualClock();
-  return { clock, scheduler: new ManualScheduler(clock) };
 }
 
 function open(

@@ -7,7 +7,7 @@
 import { join as joinPath } from 'node:path';
 import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
 import { openFileReader } from '../backend/node/node-backend.js';
-import { StrataError } from '../base/index.js';
+import { concatBytes, StrataError } from '../base/index.js';
 import { compactionOutputs, type JobFailure } from '../lsm/index.js';
 import {
   CANCEL,
@@ -29,19 +29,6 @@ const POST_BYTES = 1024 * 1024;
 
 function post(m: WorkerMessage): void {
   port.postMessage(m);
-}
-
-/** The chunks in one fresh buffer of their own (so it can be transferred). */
-function join(chunks: readonly Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const c of chunks) size += c.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 function failureOf(error: unknown): JobFailure {
@@ -94,7 +81,8 @@ function run(m: RunMessage): void {
     }
   };
   const take = (): Uint8Array => {
-    const joined = join(pending);
+    // A fresh buffer of its own, so it can be transferred.
+    const joined = concatBytes(pending);
     pending = [];
     pendingBytes = 0;
     return joined;

@@ -29,7 +29,7 @@
 import assert from 'node:assert/strict';
 import type { Strata } from '../../src/api/index.js';
 import type { Backend, BackendLock, ObjectReader } from '../../src/backend/index.js';
-import { isStrataError, toHex } from '../../src/base/index.js';
+import { isStrataError, ManualClock, ManualScheduler, toHex } from '../../src/base/index.js';
 import type { Commit, HistoryEntry, Kv, PutOptions, Value } from '../../src/engine/index.js';
 
 /** One write of a commit. */
@@ -696,4 +696,15 @@ function describeWrite(w: TrackedWrite): string {
   const outcome =
     w.status === 'acked' ? `v${w.version}` : w.status === 'refused' ? `refused:${w.refusal}` : w.status;
   return `#${w.seq}:${describeOps(w.ops)}${cas}=${outcome}`;
+}
+
+export interface Clocks {
+  clock: ManualClock;
+  scheduler: ManualScheduler;
+}
+
+/** A manual clock and a scheduler driven by it: background work runs only when a test says so. */
+export function clocks(): Clocks {
+  const clock = new ManualClock();
+  return { clock, scheduler: new ManualScheduler(clock) };
 }
