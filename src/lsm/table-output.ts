@@ -150,6 +150,11 @@ export function* compactionOutputs(
  */
 export interface CompactionOffload {
   run(job: CompactionJob, allocate: () => number, sink: (o: TableOutput) => Promise<void>): Promise<void>;
+  /**
+   * True once the offload cannot run jobs (its worker failed to start or died): the caller then
+   * compacts on its own thread. A job's own failure (a damaged input, a failing sink) leaves it false.
+   */
+  readonly unavailable: boolean;
   /** Stops any running job (it rejects with 'closed') and releases the worker. */
   close(): Promise<void>;
 }

@@ -776,9 +776,9 @@ export class LsmTree {
         if (this.failure !== undefined) throw this.failure;
         if (this.closing) throw new StrataError('closed', 'the database is closing');
       };
-      let outputs: TableHandle[];
+      let outputs: TableHandle[] | undefined;
       const offload = this.o.offload;
-      if (offload !== undefined) {
+      if (offload !== undefined && !offload.unavailable) {
         // On another thread: the merge and the table building never block this one, so flushes
         // and commits go on beside it. The outputs are written here, through the backend.
         const { sink, out, abort } = this.tableSink(async () => undefined);
@@ -790,13 +790,18 @@ export class LsmTree {
             // loop, so a backlog never becomes one long synchronous run of appends.
             if (o.kind !== 'begin') await this.yieldSlice();
           });
+          outputs = out;
+          this.stats0.offloadedCompactions++;
         } catch (error) {
           abort();
-          throw error;
+          // A worker that cannot run (it failed to start, or died) is not a storage failure:
+          // this compaction and every later one run here instead. Tables it half wrote were
+          // never named by the manifest; the next open sets them aside.
+          if (!offload.unavailable) throw error;
+          checkRunning();
         }
-        outputs = out;
-        this.stats0.offloadedCompactions++;
-      } else {
+      }
+      if (outputs === undefined) {
         const open = (name: string): ObjectReader => {
           const h = inputs.find((x) => x.name === name);
           assert(h !== undefined, 'compaction input without a handle');

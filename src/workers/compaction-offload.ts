@@ -6,8 +6,9 @@
  * lsm/table-output.ts), so crash behaviour and file layout are the same either way.
  *
  * One worker per database, started at the first compaction, unref'd (it never keeps a process
- * alive) and terminated on close. If the worker dies, the running job fails with `io` and the
- * next job starts a new worker.
+ * alive) and terminated on close. If the worker fails to start or dies, the running job fails
+ * with `io` and the offload reports itself `unavailable`: the tree then compacts on the main
+ * thread from there on (for example when a bundler left the worker's module behind).
  */
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { StrataError } from '../base/index.js';
@@ -39,6 +40,7 @@ export class WorkerCompactionOffload implements CompactionOffload {
   #worker: Worker | undefined;
   #running: { cancel: () => void; settled: Promise<void> } | undefined;
   #closed = false;
+  #unavailable = false;
 
   /**
    * `root`: the database folder, where the job's input names are paths. `firstGrant` overrides
@@ -46,18 +48,23 @@ export class WorkerCompactionOffload implements CompactionOffload {
    */
   constructor(
     private readonly root: string,
-    private readonly options: { firstGrant?: number } = {},
+    private readonly options: { firstGrant?: number; workerUrl?: URL } = {},
   ) {}
+
+  get unavailable(): boolean {
+    return this.#unavailable;
+  }
 
   #start(): Worker {
     // Loaders given with --import do not reach worker threads, so from source the worker registers
     // tsx itself before importing its module.
+    const url = this.options.workerUrl ?? WORKER_URL;
     const w = FROM_SOURCE
       ? new Worker(
-          `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL.href)}); });`,
+          `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); });`,
           { eval: true },
         )
-      : new Worker(WORKER_URL);
+      : new Worker(url);
     w.unref();
     const forget = (): void => {
       if (this.#worker === w) this.#worker = undefined;
@@ -153,11 +160,13 @@ export class WorkerCompactionOffload implements CompactionOffload {
         }
       };
       const onError = (error: unknown): void => {
+        this.#unavailable = true;
         chain = chain.then(() =>
           finish(new StrataError('io', `the compaction worker failed: ${String(error)}`, { cause: error })),
         );
       };
       const onExit = (code: number): void => {
+        this.#unavailable = true;
         chain = chain.then(() =>
           finish(new StrataError('io', `the compaction worker exited (code ${code})`)),
         );

@@ -10,6 +10,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { installPlatform } from '../../src/api/index.js';
 import { NodeBackend, openFileReader } from '../../src/backend/node/node-backend.js';
 import { isStrataError } from '../../src/base/index.js';
 import { Strata } from '../../src/index.js';
@@ -21,6 +22,7 @@ import {
   type TableOutput,
   treeSizing,
 } from '../../src/lsm/index.js';
+import { nodePlatform } from '../../src/node.js';
 import { WorkerCompactionOffload } from '../../src/workers/compaction-offload.js';
 
 const roots: string[] = [];
@@ -216,5 +218,44 @@ describe('compaction worker', () => {
     const again = await Strata.open(root, { memoryBudgetBytes: 1 << 20, lsm: LSM });
     check(again);
     await again.close();
+  });
+});
+
+describe('compaction worker unavailable', () => {
+  it('a worker that cannot start leaves compaction to the main thread, and the database works on', async () => {
+    const root = await freshRoot();
+    let offload: WorkerCompactionOffload | undefined;
+    installPlatform({
+      ...nodePlatform,
+      compactionOffload: (backend) => {
+        assert.ok(backend instanceof NodeBackend);
+        offload = new WorkerCompactionOffload(backend.rootDir, {
+          workerUrl: new URL('./no-such-worker.js', import.meta.url),
+        });
+        return offload;
+      },
+    });
+    let db: Strata;
+    try {
+      db = await Strata.open(root, { memoryBudgetBytes: 1 << 20, lsm: LSM });
+    } finally {
+      installPlatform(nodePlatform);
+    }
+    const kv = db.branch().kv;
+    const expected = new Map<string, string>();
+    for (let i = 0; i < 3000; i++) {
+      const k = `key${String((i * 7919) % 1500).padStart(5, '0')}`;
+      const v = `${i}:${'u'.repeat(120)}`;
+      await kv.put(k, v);
+      expected.set(k, v);
+    }
+    await db.compact();
+    const t = db.stats().tree;
+    assert.ok(offload?.unavailable, 'the offload reports itself unavailable');
+    assert.ok(t.compactions > 0, 'compactions ran');
+    assert.equal(t.offloadedCompactions, 0, 'none of them on the worker');
+    assert.equal(db.stats().state, 'open', 'the database is not failed');
+    assert.deepEqual(new Map([...kv.list()].map(([k, v]) => [k, v])), expected);
+    await db.close();
   });
 });
