@@ -58,5 +58,26 @@ db = await Strata.open(dir);
 show('recovery', db.recovery);
 show('kv.get agent:status', db.branch('main').kv.get('agent:status'));
 await db.close();
+
+console.log('\n7. More data than memory: 16 MiB of observations with a 2 MiB memory budget');
+db = await Strata.open(dir, { memoryBudgetBytes: 2 * 1024 * 1024 });
+const log = db.branch('main').kv;
+const note = 'x'.repeat(1000);
+const began = performance.now();
+for (let i = 0; i < 16_000; i++) await log.put(`obs:${String(i).padStart(6, '0')}`, `${i} ${note}`);
+await db.compact();
+const tree = db.stats().tree;
+show('16,000 puts of 1 KB took', `${Math.round(performance.now() - began)} ms`);
+show(
+  'tables per level',
+  tree.levels.filter((l) => l.tables > 0).map((l) => `L${l.level}: ${l.tables}`),
+);
+show('flushes / compactions', [tree.flushes, tree.compactions]);
+show('kv.get obs:012345', log.get('obs:012345')?.toString().slice(0, 12));
+show(
+  'memtable + caches in use (MiB)',
+  Number(((tree.memtableBytes + tree.blockCache.usedBytes + tree.tableCache.usedBytes) / 2 ** 20).toFixed(2)),
+);
+await db.close();
 rmSync(dir, { recursive: true, force: true });
 console.log('\nDone. `npm test` runs the test suite.');
