@@ -4,7 +4,14 @@
  */
 import './node.js';
 
-export { type AsOf, Branch, type OpenOptions, Strata } from './api/index.js';
+export {
+  type AsOf,
+  Branch,
+  type BranchDescription,
+  type ForkOptions,
+  type OpenOptions,
+  Strata,
+} from './api/index.js';
 export type { Clock, Committed, ErrorCode, Random, Scheduler } from './base/index.js';
 export { ERROR_CODES, isStrataError, StrataError } from './base/index.js';
 export type { Commit, HistoryEntry, ListOptions, PutOptions, Value, VersionedValue } from './engine/index.js';

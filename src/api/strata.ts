@@ -90,6 +90,25 @@ function toReadPoint(at: AsOf): ReadPoint {
   throw invalidArgument('as-of must be a version number, { version } or { timestamp }');
 }
 
+/** What `db.branches()` reports for each live branch. */
+export interface BranchDescription {
+  name: string;
+  /** The branch it was forked from; null for main. */
+  parent: string | null;
+  /** The parent's rows at or below this version are visible to the branch (0 for main). */
+  forkVersion: number;
+  /** Present when the fork was made as of a timestamp: the parent's rows after it are not seen. */
+  forkTimestamp?: number;
+  /** The version and time (ms since the epoch) of the commit that created it (0 for main). */
+  createdVersion: number;
+  createdAt: number;
+}
+
+export interface ForkOptions {
+  /** Fork as of this point of the branch (default: the branch's newest version, or the view's point). */
+  at?: AsOf;
+}
+
 /** One branch of the database; its primitives read and write that branch. */
 export class Branch {
   /** Key-value pairs. */
@@ -101,7 +120,7 @@ export class Branch {
     readonly name: string,
     private readonly branchId: number,
     readonly space: string,
-    asOf?: ReadPoint,
+    private readonly asOf?: ReadPoint,
   ) {
     this.kv = new Kv(storage, storage.keyspace(branchId, space), asOf);
   }
@@ -111,6 +130,20 @@ export class Branch {
     const p = toReadPoint(point);
     this.storage.resolve(p); // Validates now, so a bad point fails here rather than on first read.
     return new Branch(this.storage, this.name, this.branchId, this.space, p);
+  }
+
+  /**
+   * Forks this branch as `name`: O(metadata), one small commit and no copy of any row. The new
+   * branch sees this branch's rows as of the fork point (now, `options.at`, or this view's point)
+   * and nothing written here afterwards; its own writes are invisible here. Rejects with
+   * `invalid_argument` (bad name or point), `conflict` (the name is taken), or the commit's errors.
+   */
+  async fork(name: string, options: ForkOptions = {}): Promise<Branch> {
+    if (typeof options !== 'object' || options === null)
+      throw invalidArgument('fork options must be an object');
+    const at = options.at === undefined ? this.asOf : toReadPoint(options.at);
+    const info = await this.storage.fork(this.branchId, name, at);
+    return new Branch(this.storage, info.record.name, info.record.id, this.space);
   }
 }
 
@@ -176,11 +209,27 @@ export class Strata {
     return Strata.open(':memory:', { ...checkOptions(options), durability: 'ephemeral' });
   }
 
-  /** The branch named `name`. This release has one branch, `main`. */
+  /** The live branch named `name` (default `main`, which every database has); `not_found` otherwise. */
   branch(name = 'main'): Branch {
-    if (name !== 'main')
-      throw new StrataError('not_found', `no branch named '${String(name)}' (this release has only 'main')`);
-    return new Branch(this.storage, 'main', MAIN_BRANCH_ID, 'default');
+    if (typeof name !== 'string') throw invalidArgument('a branch name must be a string');
+    if (name === 'main') return new Branch(this.storage, 'main', MAIN_BRANCH_ID, 'default');
+    const info = this.storage.branch(name);
+    if (info === undefined) throw new StrataError('not_found', `no branch named '${name}'`);
+    return new Branch(this.storage, name, info.record.id, 'default');
+  }
+
+  /** Every live branch: main first, then in the order they were created. */
+  branches(): BranchDescription[] {
+    return this.storage.listBranches().map((b) => ({
+      name: b.record.name,
+      parent: b.record.id === MAIN_BRANCH_ID ? null : this.storage.branchName(b.record.parent),
+      forkVersion: b.record.forkVersion,
+      ...(b.record.forkTimestamp === Number.POSITIVE_INFINITY
+        ? {}
+        : { forkTimestamp: b.record.forkTimestamp }),
+      createdVersion: b.createdVersion,
+      createdAt: b.createdAt,
+    }));
   }
 
   /** Newest visible version. */

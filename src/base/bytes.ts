@@ -168,3 +168,11 @@ export function writeBinary(out: Uint8Array, offset: number, s: string): number 
   for (let i = 0; i < s.length; i++) out[offset + i] = s.charCodeAt(i);
   return offset + s.length;
 }
+
+// Lone surrogates would be replaced by U+FFFD on encoding, silently changing the string.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Whether `s` holds a UTF-16 surrogate without its pair (not valid Unicode). */
+export function hasLoneSurrogate(s: string): boolean {
+  return LONE_SURROGATE.test(s);
+}

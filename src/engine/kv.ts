@@ -13,7 +13,7 @@ import {
   StrataError,
   utf8ToBinary,
 } from '../base/index.js';
-import type { ReadPoint, Storage, StoredVersion } from '../storage/index.js';
+import type { HistoryVersion, ReadPoint, Storage } from '../storage/index.js';
 import { decodeValue, encodeValue, hasLoneSurrogate, type Value } from './value-codec.js';
 
 export const KV_TAG = '\x01';
@@ -44,6 +44,8 @@ export interface HistoryEntry {
   /** Present unless this version is a delete. */
   value?: Value;
   deleted: boolean;
+  /** The branch that wrote this version: this branch, or an ancestor it inherited the key from. */
+  branch: string;
 }
 
 export interface ListOptions {
@@ -266,8 +268,14 @@ function checkIfVersion(options: PutOptions | undefined): number | null | undefi
   return v;
 }
 
-function toHistory(v: StoredVersion, key: string): HistoryEntry {
+function toHistory(v: HistoryVersion, key: string): HistoryEntry {
   return v.value === null
-    ? { version: v.version, timestamp: v.timestamp, deleted: true }
-    : { version: v.version, timestamp: v.timestamp, value: decodeStored(v.value, key), deleted: false };
+    ? { version: v.version, timestamp: v.timestamp, deleted: true, branch: v.branch }
+    : {
+        version: v.version,
+        timestamp: v.timestamp,
+        value: decodeStored(v.value, key),
+        deleted: false,
+        branch: v.branch,
+      };
 }

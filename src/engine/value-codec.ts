@@ -13,6 +13,7 @@
  */
 import {
   allocBytes,
+  hasLoneSurrogate,
   invalidArgument,
   isAscii,
   readVarint,
@@ -92,12 +93,8 @@ class Writer {
   }
 }
 
-// Lone surrogates would be replaced by U+FFFD on encoding, silently changing the string.
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-export function hasLoneSurrogate(s: string): boolean {
-  return LONE_SURROGATE.test(s);
-}
+/** Re-exported for the engine's callers (it lives in base, beside the other string helpers). */
+export { hasLoneSurrogate };
 
 function encodeInto(w: Writer, v: unknown, depth: number, path: string): void {
   switch (typeof v) {

@@ -1,3 +1,4 @@
+export * from './branch-record.js';
 export * from './fixed-header.js';
 export * from './frame.js';
 export * from './internal-key.js';

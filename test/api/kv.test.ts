@@ -247,9 +247,9 @@ for (const [label, open] of CONFIGS) {
       assert.deepEqual(
         kv.history('h'),
         [
-          { version: 4, timestamp: 1_010, value: 3, deleted: false },
-          { version: 3, timestamp: 1_005, deleted: true },
-          { version: 1, timestamp: 1_000, value: 1, deleted: false },
+          { version: 4, timestamp: 1_010, value: 3, deleted: false, branch: 'main' },
+          { version: 3, timestamp: 1_005, deleted: true, branch: 'main' },
+          { version: 1, timestamp: 1_000, value: 1, deleted: false, branch: 'main' },
         ],
         'history of h',
       );

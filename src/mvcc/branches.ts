@@ -1,0 +1,190 @@
+/**
+ * Branches (L6): the registry of branch records and the ancestry a read walks.
+ *
+ * A branch B forked from P at (fork version f, fork timestamp t) sees its own rows, then P's rows
+ * at or below f and at or before t, then P's parent's rows under both of P's and B's caps, and so
+ * on up to main. A fork writes one record (docs/formats/branch-record.md) and copies nothing: its
+ * cost does not depend on the data. Storage keys carry the branch id in their first four bytes
+ * (internal-key.ts), so an ancestor's row for the same key is the key with the ancestor's id
+ * swapped in; `AncestorLink.rebase` does that, caching the rebased keyspace strings so that hot
+ * reads on a branch hash no new strings.
+ */
+import {
+  hasLoneSurrogate,
+  invalidArgument,
+  NAME_SIZE_BYTES_MAX,
+  StrataError,
+  utf8Encode,
+} from '../base/index.js';
+import { BRANCH_ID_MAX, type BranchRecord, MAIN_BRANCH_ID } from '../format/index.js';
+
+/** The four-byte branch-id prefix of every storage key of branch `id`. */
+export function branchKeyPrefix(id: number): string {
+  return String.fromCharCode((id >>> 24) & 0xff, (id >>> 16) & 0xff, (id >>> 8) & 0xff, id & 0xff);
+}
+
+/** The branch id a storage key (or keyspace prefix) belongs to. */
+export function branchIdOf(key: string): number {
+  return (
+    ((key.charCodeAt(0) << 24) | (key.charCodeAt(1) << 16) | (key.charCodeAt(2) << 8) | key.charCodeAt(3)) >>>
+    0
+  );
+}
+
+/** One step of a read's walk up the ancestry: which branch, and the caps on its rows. */
+export class AncestorLink {
+  readonly prefix: string;
+  private readonly rebased = new Map<string, string>();
+
+  constructor(
+    readonly id: number,
+    readonly name: string,
+    readonly versionCap: number,
+    readonly timestampCap: number,
+  ) {
+    this.prefix = branchKeyPrefix(id);
+  }
+
+  /** `keyOrKeyspace` (of any branch) with this branch's id in its place; keyspaces are cached. */
+  rebase(keyOrKeyspace: string, cache = false): string {
+    if (!cache) return this.prefix + keyOrKeyspace.slice(4);
+    let out = this.rebased.get(keyOrKeyspace);
+    if (out === undefined) {
+      out = this.prefix + keyOrKeyspace.slice(4);
+      if (this.rebased.size < 1024) this.rebased.set(keyOrKeyspace, out);
+    }
+    return out;
+  }
+}
+
+export interface BranchInfo {
+  readonly record: BranchRecord;
+  /** The version and time of the commit that created it (0 for main). */
+  readonly createdVersion: number;
+  readonly createdAt: number;
+}
+
+const MAIN: BranchInfo = {
+  record: {
+    id: MAIN_BRANCH_ID,
+    parent: 0,
+    name: 'main',
+    forkVersion: 0,
+    forkTimestamp: Number.POSITIVE_INFINITY,
+    state: 'live',
+  },
+  createdVersion: 0,
+  createdAt: 0,
+};
+
+/** Checks a branch name: a non-empty string of at most 255 bytes of valid UTF-8. */
+export function checkBranchName(name: unknown): string {
+  if (typeof name !== 'string' || name.length === 0)
+    throw invalidArgument('a branch name must be a non-empty string');
+  if (hasLoneSurrogate(name))
+    throw invalidArgument('a branch name must be valid Unicode (it has a lone surrogate)');
+  if (utf8Encode(name).length > NAME_SIZE_BYTES_MAX)
+    throw invalidArgument(`a branch name is at most ${NAME_SIZE_BYTES_MAX} bytes in UTF-8`);
+  return name;
+}
+
+export class BranchRegistry {
+  private readonly byId = new Map<number, BranchInfo>();
+  private readonly byName = new Map<string, BranchInfo>();
+  /** Names of forks committed but not yet acknowledged: no second fork may take them. */
+  private readonly pendingNames = new Set<string>();
+  private readonly chains = new Map<number, readonly AncestorLink[]>();
+  private nextId = MAIN_BRANCH_ID + 1;
+
+  constructor(records: readonly BranchInfo[] = []) {
+    this.put(MAIN);
+    for (const info of records) {
+      this.byId.set(info.record.id, info);
+      if (info.record.id >= this.nextId) this.nextId = info.record.id + 1;
+    }
+    for (const info of records) if (info.record.state === 'live') this.byName.set(info.record.name, info);
+    for (const info of records) {
+      if (!this.byId.has(info.record.parent)) {
+        throw new StrataError(
+          'corruption',
+          `branch '${info.record.name}' (id ${info.record.id}) names a parent id ${info.record.parent} that has no record`,
+        );
+      }
+    }
+  }
+
+  private put(info: BranchInfo): void {
+    this.byId.set(info.record.id, info);
+    if (info.record.state === 'live') this.byName.set(info.record.name, info);
+  }
+
+  /** The live branch named `name`, or undefined. */
+  get(name: string): BranchInfo | undefined {
+    return this.byName.get(name);
+  }
+
+  byIdOrUndefined(id: number): BranchInfo | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Every live branch, main first, then by creation. */
+  list(): BranchInfo[] {
+    return [...this.byName.values()].sort((a, b) => a.record.id - b.record.id);
+  }
+
+  /** Name of branch `id` (live or not), for history. */
+  nameOf(id: number): string {
+    return this.byId.get(id)?.record.name ?? `#${id}`;
+  }
+
+  /**
+   * The walk a read on branch `id` takes: the branch itself (no caps), then each ancestor with
+   * the caps of every fork below it. Undefined when the branch reads only its own rows (main).
+   */
+  ancestry(id: number): readonly AncestorLink[] | undefined {
+    if (id === MAIN_BRANCH_ID) return undefined;
+    let chain = this.chains.get(id);
+    if (chain !== undefined) return chain;
+    const links: AncestorLink[] = [];
+    let info = this.byId.get(id);
+    let versionCap = Number.POSITIVE_INFINITY;
+    let timestampCap = Number.POSITIVE_INFINITY;
+    while (info !== undefined) {
+      links.push(new AncestorLink(info.record.id, info.record.name, versionCap, timestampCap));
+      if (info.record.id === MAIN_BRANCH_ID) break;
+      versionCap = Math.min(versionCap, info.record.forkVersion);
+      timestampCap = Math.min(timestampCap, info.record.forkTimestamp);
+      info = this.byId.get(info.record.parent);
+    }
+    chain = links;
+    this.chains.set(id, chain);
+    return chain;
+  }
+
+  /** A record for a new fork of live branch `parent` (not yet registered); checks the name. */
+  propose(name: string, parent: number, forkVersion: number, forkTimestamp: number): BranchRecord {
+    if (this.byName.has(name) || this.pendingNames.has(name))
+      throw new StrataError('conflict', `a branch named '${name}' already exists`, { committed: 'no' });
+    if (this.nextId > BRANCH_ID_MAX) throw new StrataError('invalid_argument', 'no branch ids are left');
+    return { id: this.nextId++, parent, name, forkVersion, forkTimestamp, state: 'live' };
+  }
+
+  /** Inside the fork's commit: the name is taken from now on, or throws `conflict`. */
+  claim(name: string): void {
+    if (this.byName.has(name) || this.pendingNames.has(name))
+      throw new StrataError('conflict', `a branch named '${name}' already exists`, { committed: 'no' });
+    this.pendingNames.add(name);
+  }
+
+  /** The fork's commit settled: registers the branch (or, on failure, frees the name). */
+  settle(
+    record: BranchRecord,
+    created: { version: number; timestamp: number } | undefined,
+  ): BranchInfo | undefined {
+    this.pendingNames.delete(record.name);
+    if (created === undefined) return undefined;
+    const info: BranchInfo = { record, createdVersion: created.version, createdAt: created.timestamp };
+    this.put(info);
+    return info;
+  }
+}

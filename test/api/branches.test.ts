@@ -1,0 +1,225 @@
+/**
+ * The branch API (API.md): fork (now, as of a version, a timestamp or a view), isolation both
+ * ways, inherited reads, compare-and-set and deletes of inherited keys, db.branches(), names and
+ * errors (nothing changes on bad input), persistence across reopen, and that a fork copies
+ * nothing (one commit whatever the data).
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { SimDisk } from '../../src/backend/index.js';
+import { type ErrorCode, isStrataError, ManualClock } from '../../src/base/index.js';
+import { Strata } from '../../src/index.js';
+import { nodeScheduler } from '../../src/node.js';
+
+const roots: string[] = [];
+after(async () => {
+  for (const r of roots) await rm(r, { recursive: true, force: true });
+});
+
+async function rejectsCode(work: () => Promise<unknown>, code: ErrorCode, what: string): Promise<void> {
+  await assert.rejects(work, (e: unknown) => isStrataError(e, code), `${what}: expected ${code}`);
+}
+
+describe('branches', () => {
+  it('a fork sees the parent as of the fork point; later writes on either side stay on that side', async () => {
+    const db = await Strata.cache();
+    const main = db.branch();
+    await main.kv.put('a', 1);
+    await main.kv.put('b', 2);
+    const exp = await main.fork('exp');
+    assert.equal(exp.name, 'exp');
+    await exp.kv.put('a', 10);
+    await exp.kv.delete('b');
+    await exp.kv.put('c', 3);
+    await main.kv.put('d', 4);
+    await main.kv.put('a', 100);
+    assert.deepEqual(
+      [...main.kv.list()],
+      [
+        ['a', 100],
+        ['b', 2],
+        ['d', 4],
+      ],
+    );
+    assert.deepEqual(
+      [...exp.kv.list()],
+      [
+        ['a', 10],
+        ['c', 3],
+      ],
+    );
+    assert.equal(exp.kv.get('b'), undefined, 'a delete on the child hides the inherited row');
+    assert.equal(exp.kv.get('d'), undefined, "the parent's later writes are invisible");
+    assert.deepEqual(
+      exp.kv.history('a').map((h) => [h.value, h.branch]),
+      [
+        [10, 'exp'],
+        [1, 'main'],
+      ],
+      'history walks the ancestry and names the branch of each version',
+    );
+    const sibling = await main.fork('sibling', { at: 2 });
+    assert.deepEqual(
+      [...sibling.kv.list()],
+      [
+        ['a', 1],
+        ['b', 2],
+      ],
+      'siblings do not see each other',
+    );
+    const grandchild = await exp.fork('grandchild');
+    await grandchild.kv.put('e', 5);
+    assert.deepEqual(
+      [...grandchild.kv.list()],
+      [
+        ['a', 10],
+        ['c', 3],
+        ['e', 5],
+      ],
+    );
+    assert.equal(exp.kv.get('e'), undefined);
+    assert.deepEqual(
+      db.branches().map((b) => [b.name, b.parent]),
+      [
+        ['main', null],
+        ['exp', 'main'],
+        ['sibling', 'main'],
+        ['grandchild', 'exp'],
+      ],
+    );
+    assert.equal(db.branch('grandchild').kv.get('a'), 10, 'db.branch finds a fork by name');
+    await db.close();
+  });
+
+  it('forks as of a version, a timestamp, or a view; as-of reads on a branch', async () => {
+    const clock = new ManualClock(1_000_000);
+    const db = await Strata.open('t', { backend: new SimDisk().backend(), clock, scheduler: nodeScheduler });
+    const main = db.branch();
+    const c1 = await main.kv.put('k', 'one');
+    clock.advance(10);
+    const c2 = await main.kv.put('k', 'two');
+    clock.advance(10);
+    await main.kv.put('k', 'three');
+    const byVersion = await main.fork('v1', { at: c1.version });
+    const byTime = await main.fork('t2', { at: { timestamp: c2.timestamp } });
+    const byView = await main.at(c2.version).fork('view2');
+    assert.equal(byVersion.kv.get('k'), 'one');
+    assert.equal(byTime.kv.get('k'), 'two');
+    assert.equal(byView.kv.get('k'), 'two');
+    const t2 = db.branches().find((b) => b.name === 't2');
+    assert.equal(t2?.forkTimestamp, c2.timestamp, 'a fork by time reports its time cap');
+    await byTime.kv.put('k', 'mine');
+    const v = db.version;
+    await byTime.kv.put('k', 'mine again');
+    assert.equal(byTime.at(v).kv.get('k'), 'mine', 'as of a version on the branch');
+    assert.equal(byTime.at(c1.version).kv.get('k'), 'one', 'as of a version before the fork');
+    await db.close();
+  });
+
+  it('compare-and-set and deletes see inherited rows', async () => {
+    const db = await Strata.cache();
+    const main = db.branch();
+    const c = await main.kv.put('lock', 'free');
+    const child = await main.fork('child');
+    await rejectsCode(
+      () => child.kv.put('lock', 'x', { ifVersion: null }),
+      'conflict',
+      'must-not-exist on an inherited key',
+    );
+    await child.kv.put('lock', 'mine', { ifVersion: c.version });
+    assert.equal(main.kv.get('lock'), 'free');
+    const d = await child.kv.delete('lock');
+    assert.equal(d.deleted, true);
+    const again = await child.kv.delete('lock');
+    assert.equal(again.deleted, false, 'deleting what the branch already deleted commits nothing');
+    await child.kv.put('fresh', 1, { ifVersion: null });
+    await db.close();
+  });
+
+  it('rejects bad names, taken names, unknown branches and bad points, changing nothing', async () => {
+    const db = await Strata.cache();
+    const main = db.branch();
+    await main.kv.put('a', 1);
+    await main.fork('taken');
+    const before = db.version;
+    for (const bad of ['', 'x'.repeat(256), 'a\ud800b', 42 as unknown as string]) {
+      await rejectsCode(() => main.fork(bad), 'invalid_argument', `name ${JSON.stringify(bad)}`);
+    }
+    await rejectsCode(() => main.fork('taken'), 'conflict', 'a taken name');
+    await rejectsCode(() => main.fork('main'), 'conflict', "main's name");
+    await rejectsCode(() => main.fork('later', { at: before + 5 }), 'invalid_argument', 'a future version');
+    await rejectsCode(() => main.fork('o', null as never), 'invalid_argument', 'options not an object');
+    assert.equal(db.version, before, 'nothing was committed');
+    assert.throws(
+      () => db.branch('nope'),
+      (e: unknown) => isStrataError(e, 'not_found'),
+    );
+    assert.deepEqual(
+      db.branches().map((b) => b.name),
+      ['main', 'taken'],
+    );
+    // Two forks racing for one name: exactly one wins.
+    const results = await Promise.allSettled([main.fork('race'), main.fork('race')]);
+    assert.deepEqual(results.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+    await db.close();
+  });
+
+  it('a fork commits one small record, whatever the size of the data', async () => {
+    const db = await Strata.open('big', {
+      backend: new SimDisk().backend(),
+      scheduler: nodeScheduler,
+      clock: new ManualClock(1),
+      memoryBudgetBytes: 1 << 20,
+    });
+    const main = db.branch();
+    for (let i = 0; i < 5000; i++) await main.kv.put(`key${i}`, 'v'.repeat(200));
+    await db.compact();
+    const tablesBefore = db.stats().tree.tableBytes;
+    const before = db.version;
+    const fork = await main.fork('cheap');
+    assert.equal(db.version, before + 1, 'one commit');
+    assert.equal(db.stats().tree.tableBytes, tablesBefore, 'no table written');
+    assert.equal(fork.kv.get('key4999'), 'v'.repeat(200));
+    let n = 0;
+    for (const _ of fork.kv.list()) n++;
+    assert.equal(n, 5000);
+    await db.close();
+  });
+
+  it('branches and their rows survive reopening, on the file system', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'strata-branches-'));
+    roots.push(root);
+    let db = await Strata.open(root, { durability: 'strict' });
+    await db.branch().kv.put('shared', 'base');
+    const a = await db.branch().fork('a');
+    await a.kv.put('own', 'a');
+    const b = await a.fork('b');
+    await b.kv.put('shared', 'b');
+    const listed = db.branches();
+    await db.close();
+    db = await Strata.open(root);
+    assert.deepEqual(db.branches(), listed);
+    assert.equal(db.branch('b').kv.get('shared'), 'b');
+    assert.equal(db.branch('b').kv.get('own'), 'a');
+    assert.equal(db.branch('a').kv.get('shared'), 'base');
+    assert.equal(db.branch().kv.get('own'), undefined);
+    // A new fork after reopening gets a fresh id: it sees nothing of the others' own rows.
+    const c = await db.branch().fork('c');
+    assert.deepEqual([...c.kv.list()], [['shared', 'base']]);
+    await db.close();
+  });
+
+  it('refuses to fork while a retention policy could drop versions a fork sees', async () => {
+    const db = await Strata.open('r', {
+      backend: new SimDisk().backend(),
+      scheduler: nodeScheduler,
+      clock: new ManualClock(1),
+      retention: { keepNewest: 1 },
+    });
+    await rejectsCode(() => db.branch().fork('x'), 'invalid_argument', 'fork under retention');
+    await db.close();
+  });
+});
