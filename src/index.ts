@@ -8,11 +8,23 @@ export {
   type AsOf,
   Branch,
   type BranchDescription,
+  type BranchDiff,
   type ForkOptions,
+  type MergeConflictReport,
+  type MergeOptions,
+  type MergeReport,
   type OpenOptions,
   Strata,
 } from './api/index.js';
 export type { Clock, Committed, ErrorCode, Random, Scheduler } from './base/index.js';
 export { ERROR_CODES, isStrataError, StrataError } from './base/index.js';
-export type { Commit, HistoryEntry, ListOptions, PutOptions, Value, VersionedValue } from './engine/index.js';
-export type { Durability, RecoveryReport, StorageStats } from './storage/index.js';
+export type {
+  Commit,
+  HistoryEntry,
+  KvDiff,
+  ListOptions,
+  PutOptions,
+  Value,
+  VersionedValue,
+} from './engine/index.js';
+export type { Durability, MergeStrategy, RecoveryReport, StorageStats } from './storage/index.js';

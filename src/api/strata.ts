@@ -4,12 +4,14 @@
  */
 
 import type { Backend } from '../backend/index.js';
-import { type Clock, invalidArgument, type Scheduler, StrataError } from '../base/index.js';
-import { Kv } from '../engine/index.js';
+import { binaryToUtf8, type Clock, invalidArgument, type Scheduler, StrataError } from '../base/index.js';
+import { decodeValue, KV_TAG, Kv, type KvDiff, type Value } from '../engine/index.js';
 import {
   type Durability,
   type LsmTuning,
   MAIN_BRANCH_ID,
+  type MergeConflict,
+  type MergeStrategy,
   type ReadPoint,
   type RecoveryReport,
   type RetentionPolicy,
@@ -104,6 +106,55 @@ export interface BranchDescription {
   createdAt: number;
 }
 
+/** How another branch (or point) differs from this one, per primitive. */
+export interface BranchDiff {
+  kv: KvDiff;
+}
+
+export interface MergeOptions {
+  /** What to do with a key changed differently on both sides (default 'strict': change nothing, report). */
+  strategy?: MergeStrategy;
+}
+
+/** One key changed differently on both sides since the merge base. */
+export interface MergeConflictReport {
+  space: string;
+  /** 'kv' for KV pairs (the only primitive so far). */
+  primitive: string;
+  key: string;
+  /** Each side's value; undefined where the key is absent (or deleted). */
+  base?: Value;
+  source?: Value;
+  target?: Value;
+}
+
+export interface MergeReport {
+  version: number;
+  /** Keys written on the target. */
+  applied: number;
+  conflicts: MergeConflictReport[];
+}
+
+const STRATEGIES: readonly MergeStrategy[] = ['strict', 'source-wins', 'target-wins'];
+
+/** Reads a storage-key suffix (space length, space, tag, key) back into its parts. */
+function conflictOf(c: MergeConflict): MergeConflictReport {
+  const spaceLength = c.key.charCodeAt(0);
+  const space = binaryToUtf8(c.key.slice(1, 1 + spaceLength));
+  const tag = c.key.charAt(1 + spaceLength);
+  const rest = c.key.slice(2 + spaceLength);
+  if (tag !== KV_TAG) return { space, primitive: `tag ${tag.charCodeAt(0)}`, key: rest };
+  const key = binaryToUtf8(rest);
+  return {
+    space,
+    primitive: 'kv',
+    key,
+    ...(c.base === undefined ? {} : { base: decodeValue(c.base) }),
+    ...(c.source === undefined ? {} : { source: decodeValue(c.source) }),
+    ...(c.target === undefined ? {} : { target: decodeValue(c.target) }),
+  };
+}
+
 export interface ForkOptions {
   /** Fork as of this point of the branch (default: the branch's newest version, or the view's point). */
   at?: AsOf;
@@ -144,6 +195,51 @@ export class Branch {
     const at = options.at === undefined ? this.asOf : toReadPoint(options.at);
     const info = await this.storage.fork(this.branchId, name, at);
     return new Branch(this.storage, info.record.name, info.record.id, this.space);
+  }
+
+  /**
+   * How `other` — a branch name, another Branch, or a view such as `this.at(42)` — differs from
+   * this branch (or view), per primitive, in this branch's space.
+   */
+  diff(other: string | Branch): BranchDiff {
+    const o = this.other(other);
+    return { kv: this.kv.diff(o.kv) };
+  }
+
+  /**
+   * Three-way merge of `source` into this branch, as one commit: keys changed only on the source
+   * are copied here; keys changed on both sides differently are conflicts, handled by
+   * `options.strategy` ('strict', the default, changes nothing when there is any). Covers every
+   * space and primitive of the two branches.
+   */
+  async merge(source: string | Branch, options: MergeOptions = {}): Promise<MergeReport> {
+    if (typeof options !== 'object' || options === null)
+      throw invalidArgument('merge options must be an object');
+    const strategy = options.strategy ?? 'strict';
+    if (!STRATEGIES.includes(strategy))
+      throw invalidArgument(`strategy must be one of ${STRATEGIES.join(', ')}; got ${String(strategy)}`);
+    if (this.asOf !== undefined)
+      throw new StrataError('read_only', 'a view as of a past point cannot be merged into', {
+        committed: 'no',
+      });
+    const s = this.other(source);
+    if (s.asOf !== undefined) throw invalidArgument('merge from a branch, not from a view of one');
+    const r = await this.storage.merge(s.branchId, this.branchId, strategy);
+    return { version: r.version, applied: r.applied, conflicts: r.conflicts.map(conflictOf) };
+  }
+
+  private other(other: string | Branch): Branch {
+    if (other instanceof Branch) {
+      if (other.storage !== this.storage) throw invalidArgument('that branch belongs to another database');
+      return other.space === this.space
+        ? other
+        : new Branch(this.storage, other.name, other.branchId, this.space, other.asOf);
+    }
+    if (typeof other !== 'string') throw invalidArgument('expected a branch name or a Branch');
+    const info = other === 'main' ? undefined : this.storage.branch(other);
+    if (other !== 'main' && info === undefined)
+      throw new StrataError('not_found', `no branch named '${other}'`);
+    return new Branch(this.storage, other, info?.record.id ?? MAIN_BRANCH_ID, this.space);
   }
 }
 
@@ -216,6 +312,18 @@ export class Strata {
     const info = this.storage.branch(name);
     if (info === undefined) throw new StrataError('not_found', `no branch named '${name}'`);
     return new Branch(this.storage, name, info.record.id, 'default');
+  }
+
+  /**
+   * Deletes branch `name` (not main): its name is free again at once, and its children keep
+   * everything they inherited. Reads and writes through a deleted branch fail with `not_found`.
+   */
+  deleteBranch(name: string): Promise<{ version: number; timestamp: number }> {
+    try {
+      return this.storage.deleteBranch(name);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Every live branch: main first, then in the order they were created. */

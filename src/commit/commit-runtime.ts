@@ -216,6 +216,11 @@ export class CommitRuntime {
     return this.lifecycle;
   }
 
+  /** Newest version handed to a commit (visible or still pending). */
+  get issuedVersion(): number {
+    return this.issued;
+  }
+
   /** Newest visible version: what reads see. */
   get visibleVersion(): number {
     return this.visible;

@@ -48,6 +48,16 @@ export interface HistoryEntry {
   branch: string;
 }
 
+/** How the KV pairs of one branch (or point) differ from another's: see Kv.diff. */
+export interface KvDiff {
+  /** Keys only the other side has. */
+  added: { key: string; value: Value }[];
+  /** Keys only this side has. */
+  removed: { key: string; value: Value }[];
+  /** Keys both have, with different values. */
+  changed: { key: string; from: Value; to: Value }[];
+}
+
 export interface ListOptions {
   /** Only keys that start with this. */
   prefix?: string;
@@ -197,6 +207,23 @@ export class Kv {
   /** Every version of `key`, newest first, deletes included. */
   history(key: string): HistoryEntry[] {
     return this.storage.historyIn(this.base, checkKey(key), this.at).map((v) => toHistory(v, key));
+  }
+
+  /**
+   * How `other` (the same space on another branch, or this branch at another point) differs
+   * from this: keys added, removed and changed, in key order, with both values. Its cost
+   * follows what the two sides changed since they diverged, not the size of the data.
+   */
+  diff(other: Kv): KvDiff {
+    const out: KvDiff = { added: [], removed: [], changed: [] };
+    for (const d of this.storage.diff(this.base, this.at, other.base, other.at)) {
+      const key = binaryToUtf8(d.key);
+      if (d.from === undefined) out.added.push({ key, value: decodeStored(d.to!.value!, key) });
+      else if (d.to === undefined) out.removed.push({ key, value: decodeStored(d.from.value!, key) });
+      else
+        out.changed.push({ key, from: decodeStored(d.from.value!, key), to: decodeStored(d.to.value!, key) });
+    }
+    return out;
   }
 
   /**

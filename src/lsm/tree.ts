@@ -403,8 +403,10 @@ export class LsmTree {
 
   /**
    * The newest version at or below the caps of every key in `[start, end)` that has one, in key
-   * order (or reversed), tombstones included. The view is pinned until the generator finishes or
-   * is returned, so tables it reads are not deleted under it.
+   * order (or reversed), tombstones included. With `sinceVersion`, only keys whose newest version
+   * under the caps is above it — what changed after that version — and tables holding nothing
+   * newer are not read at all, so the cost follows the recent writes, not the data. The view is
+   * pinned until the generator finishes or is returned, so tables it reads are not deleted under it.
    */
   *scan(
     start: string | undefined,
@@ -412,13 +414,14 @@ export class LsmTree {
     reverse: boolean,
     atVersion: number,
     atTimestamp: number,
+    sinceVersion = 0,
   ): Generator<TableEntry> {
     if (this.memtableOnly) {
       const byTime = atTimestamp !== Number.POSITIVE_INFINITY;
       for (const slot of this.active.slots(start, end, reverse)) {
         let e = entryAt(slot.head, atVersion);
         if (byTime) while (e !== undefined && e.timestamp > atTimestamp) e = e.older;
-        if (e !== undefined)
+        if (e !== undefined && e.version > sinceVersion)
           yield { key: slot.key, version: e.version, timestamp: e.timestamp, value: e.value };
       }
       return;
@@ -436,7 +439,7 @@ export class LsmTree {
         if (level.length === 0) continue;
         if (l === 0) {
           for (const h of level) {
-            if (h.meta.minVersion > atVersion) continue;
+            if (h.meta.minVersion > atVersion || h.meta.maxVersion <= sinceVersion) continue;
             if (
               (start !== undefined && h.meta.largest < start) ||
               (end !== undefined && h.meta.smallest >= end)
@@ -445,11 +448,12 @@ export class LsmTree {
             sources.push(perKey(this.tableEntries(h, start, end, reverse)));
           }
         } else {
-          sources.push(perKey(this.levelEntries(level, start, end, reverse)));
+          sources.push(perKey(this.levelEntries(level, start, end, reverse, sinceVersion)));
         }
       }
       const merged = reverse ? mergeEntriesReverse(sources) : mergeEntries(sources);
-      yield* newestPerKey(merged, atVersion, atTimestamp, true);
+      for (const e of newestPerKey(merged, atVersion, atTimestamp, true))
+        if (e.version > sinceVersion) yield e;
     } finally {
       this.release(view);
     }
@@ -471,9 +475,11 @@ export class LsmTree {
     start: string | undefined,
     end: string | undefined,
     reverse: boolean,
+    sinceVersion = 0,
   ): Generator<TableEntry> {
     const inRange = level.filter(
       (h) =>
+        h.meta.maxVersion > sinceVersion &&
         !((start !== undefined && h.meta.largest < start) || (end !== undefined && h.meta.smallest >= end)),
     );
     if (reverse) inRange.reverse();

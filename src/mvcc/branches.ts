@@ -77,6 +77,10 @@ const MAIN: BranchInfo = {
   createdAt: 0,
 };
 
+const MAIN_WALK: readonly AncestorLink[] = [
+  new AncestorLink(MAIN_BRANCH_ID, 'main', Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY),
+];
+
 /** Checks a branch name: a non-empty string of at most 255 bytes of valid UTF-8. */
 export function checkBranchName(name: unknown): string {
   if (typeof name !== 'string' || name.length === 0)
@@ -141,10 +145,13 @@ export class BranchRegistry {
    * The walk a read on branch `id` takes: the branch itself (no caps), then each ancestor with
    * the caps of every fork below it. Undefined when the branch reads only its own rows (main).
    */
-  ancestry(id: number): readonly AncestorLink[] | undefined {
+  ancestry(id: number, allowDeleted = false): readonly AncestorLink[] | undefined {
     if (id === MAIN_BRANCH_ID) return undefined;
     let chain = this.chains.get(id);
     if (chain !== undefined) return chain;
+    const self = this.byId.get(id);
+    if (self !== undefined && self.record.state !== 'live' && !allowDeleted)
+      throw new StrataError('not_found', `branch '${self.record.name}' was deleted`, { committed: 'no' });
     const links: AncestorLink[] = [];
     let info = this.byId.get(id);
     let versionCap = Number.POSITIVE_INFINITY;
@@ -157,8 +164,41 @@ export class BranchRegistry {
       info = this.byId.get(info.record.parent);
     }
     chain = links;
-    this.chains.set(id, chain);
+    if (self === undefined || self.record.state === 'live') this.chains.set(id, chain);
     return chain;
+  }
+
+  /**
+   * The walk of branch `id` with main's link included (the full chain, for diff and merge).
+   * `allowDeleted` reads a deleted branch's rows too (a merge base may be one: its children keep them).
+   */
+  walk(id: number, allowDeleted = false): readonly AncestorLink[] {
+    return this.ancestry(id, allowDeleted) ?? MAIN_WALK;
+  }
+
+  /** Whether writes to branch `id` are allowed (it exists and is not deleted). */
+  isLive(id: number): boolean {
+    return this.byId.get(id)?.record.state === 'live';
+  }
+
+  /** Inside the delete's commit: the branch must still be live; its name is freed once it lands. */
+  claimDelete(id: number): void {
+    const info = this.byId.get(id);
+    if (info === undefined || info.record.state !== 'live' || this.pendingNames.has(`\0delete:${id}`))
+      throw new StrataError('not_found', `branch #${id} does not exist`, { committed: 'no' });
+    this.pendingNames.add(`\0delete:${id}`);
+  }
+
+  /** The delete's commit settled: marks the branch deleted (or, on failure, leaves it live). */
+  settleDelete(id: number, done: boolean): void {
+    this.pendingNames.delete(`\0delete:${id}`);
+    const info = this.byId.get(id);
+    if (!done || info === undefined) return;
+    const record: BranchRecord = { ...info.record, state: 'deleted' };
+    this.byId.set(id, { ...info, record });
+    if (this.byName.get(record.name)?.record.id === id) this.byName.delete(record.name);
+    // Children keep their walks (the links hold only ids, names and caps); the branch's own walk goes.
+    this.chains.delete(id);
   }
 
   /** A record for a new fork of live branch `parent` (not yet registered); checks the name. */

@@ -21,6 +21,7 @@ import {
   encodeBranchRecord,
   keyspacePrefix,
   MAIN_BRANCH_ID,
+  SYSTEM_BRANCH_ID,
   type WriteOp,
 } from '../format/index.js';
 import type { Found, TreeStats } from '../lsm/index.js';
@@ -60,6 +61,53 @@ export interface StoredVersion {
 export interface HistoryVersion extends StoredVersion {
   branch: string;
 }
+
+/** A key that differs between two read points (see Storage.diff); `key` is the part after the range's base. */
+export interface DiffEntry {
+  key: string;
+  /** Newest version on the first side, undefined when the key is absent (or deleted) there. */
+  from: StoredVersion | undefined;
+  to: StoredVersion | undefined;
+}
+
+export type MergeStrategy = 'strict' | 'source-wins' | 'target-wins';
+
+/** A key changed differently on both sides since the merge base; values undefined when absent. */
+export interface MergeConflict {
+  /** The storage key's part after the branch id: space length, space, tag, key. */
+  key: string;
+  base: Uint8Array | undefined;
+  source: Uint8Array | undefined;
+  target: Uint8Array | undefined;
+}
+
+export interface MergeResult {
+  /** The merge commit's version; the current version when nothing needed writing or strict refused. */
+  version: number;
+  /** Keys written on the target. */
+  applied: number;
+  conflicts: MergeConflict[];
+}
+
+/** What a side of a diff or merge reads: a branch walk and a read point. */
+interface Side {
+  chain: readonly AncestorLink[];
+  r: Resolved;
+}
+
+function liveValue(e: Found | undefined): Uint8Array | undefined {
+  return e === undefined || e.value === null ? undefined : e.value;
+}
+
+function sameValue(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The upper bound of every storage key of one branch (no UTF-8 byte, and so no space name, is 0xff). */
+const BRANCH_END_SUFFIX = '\xff\xff';
 
 export interface ScanOptions {
   /** First storage key, inclusive. */
@@ -167,6 +215,193 @@ export class Storage {
     const info = this.branches.byIdOrUndefined(record.id);
     if (info === undefined) throw new StrataError('closed', 'the fork was not registered');
     return info;
+  }
+
+  /**
+   * Deletes branch `name`: commits its record as deleted. Its name is free again at once; its
+   * children keep reading everything they inherited (its rows stay, see docs/ARCHITECTURE.md);
+   * reads and writes through the deleted branch fail with `not_found`.
+   */
+  async deleteBranch(name: string): Promise<{ version: number; timestamp: number }> {
+    checkBranchName(name);
+    if (name === 'main') throw invalidArgument('main cannot be deleted');
+    const info = this.branches.get(name);
+    if (info === undefined)
+      throw new StrataError('not_found', `no branch named '${name}'`, { committed: 'no' });
+    const id = info.record.id;
+    const record = { ...info.record, state: 'deleted' as const };
+    let done = false;
+    try {
+      const c = await this.runtime.commit(
+        [{ key: branchRecordKey(id), value: encodeBranchRecord(record) }],
+        () => this.branches.claimDelete(id),
+      );
+      done = true;
+      return c;
+    } finally {
+      this.branches.settleDelete(id, done);
+    }
+  }
+
+  // --- diff and merge -------------------------------------------------------------------------
+
+  /**
+   * Keys (as suffixes after the branch id) that may differ between two sides, found without
+   * reading what neither side changed: each branch's own rows below the sides' lowest common
+   * ancestor, and the rows of the ancestor (and each branch above it) between the two points at
+   * which the sides read it. Those spans are read by version where both sides' caps are versions
+   * (tables holding only older rows are skipped); a timestamp cap makes it a full read of that
+   * branch.
+   */
+  private changedSuffixes(a: Side, b: Side, start: string, end: string): Set<string> {
+    const out = new Set<string>();
+    const idsB = new Map(b.chain.map((l, i) => [l.id, i]));
+    let lcaA = a.chain.findIndex((l) => idsB.has(l.id));
+    if (lcaA < 0) lcaA = a.chain.length - 1;
+    const lcaB = idsB.get(a.chain[lcaA]!.id) ?? b.chain.length - 1;
+    const ownRows = (side: Side, upTo: number): void => {
+      for (let i = 0; i < upTo; i++) {
+        const l = side.chain[i]!;
+        for (const e of this.runtime.tree.scan(
+          l.rebase(start),
+          l.rebase(end),
+          false,
+          Math.min(side.r.version, l.versionCap),
+          Math.min(side.r.timestamp, l.timestampCap),
+        )) {
+          out.add(e.key.slice(4));
+        }
+      }
+    };
+    ownRows(a, lcaA);
+    ownRows(b, lcaB);
+    // From the common ancestor up, both walks pass the same branches; each side's caps on them
+    // differ where the sides read the ancestor at different points.
+    for (let k = 0; lcaA + k < a.chain.length && lcaB + k < b.chain.length; k++) {
+      const la = a.chain[lcaA + k]!;
+      const lb = b.chain[lcaB + k]!;
+      const va = Math.min(a.r.version, la.versionCap);
+      const vb = Math.min(b.r.version, lb.versionCap);
+      const ta = Math.min(a.r.timestamp, la.timestampCap);
+      const tb = Math.min(b.r.timestamp, lb.timestampCap);
+      if (va === vb && ta === tb) continue;
+      const byVersion = ta === Number.POSITIVE_INFINITY && tb === Number.POSITIVE_INFINITY;
+      for (const e of this.runtime.tree.scan(
+        la.rebase(start),
+        la.rebase(end),
+        false,
+        Math.max(va, vb),
+        Math.max(ta, tb),
+        byVersion ? Math.min(va, vb) : 0,
+      )) {
+        out.add(e.key.slice(4));
+      }
+    }
+    return out;
+  }
+
+  private side(branchKey: string, at: ReadPoint | undefined): Side {
+    return { chain: this.branches.walk(branchIdOf(branchKey)), r: this.resolve(at) };
+  }
+
+  private valueAlong(side: Side, suffix: string): Found | undefined {
+    return this.getAlong(side.chain, side.chain[0]!.prefix + suffix, side.r);
+  }
+
+  /**
+   * The keys of range `[base, base + 0xff)` that differ between branch-of(`aBase`) at `aAt` and
+   * branch-of(`bBase`) at `bAt` (`aBase` and `bBase` are the same keyspace of two branches, or of
+   * one branch at two points), in key order, with both sides' newest versions. The cost follows
+   * what the two sides changed since they diverged, not the size of the data.
+   */
+  diff(aBase: string, aAt: ReadPoint | undefined, bBase: string, bAt: ReadPoint | undefined): DiffEntry[] {
+    const a = this.side(aBase, aAt);
+    const b = this.side(bBase, bAt);
+    const suffixes = [...this.changedSuffixes(a, b, aBase, `${aBase}\xff`)].sort();
+    const skip = aBase.length - 4;
+    const out: DiffEntry[] = [];
+    for (const suffix of suffixes) {
+      const fa = this.valueAlong(a, suffix);
+      const fb = this.valueAlong(b, suffix);
+      if (sameValue(liveValue(fa), liveValue(fb))) continue;
+      out.push({
+        key: suffix.slice(skip),
+        from: fa === undefined || fa.value === null ? undefined : toStored(fa),
+        to: fb === undefined || fb.value === null ? undefined : toStored(fb),
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Three-way merge of branch `sourceId` into branch `targetId`, over every key of the branches:
+   * the base is their lowest common ancestor as of the earlier of the two points where they left
+   * it. A key changed on the source only is copied to the target (a delete as a delete); changed
+   * on both sides to different values, it is a conflict: `strict` writes nothing when there is
+   * any, `source-wins` takes the source's, `target-wins` keeps the target's. Everything is one
+   * commit with one version. A concurrent write to a key the merge writes fails it with
+   * `conflict` (retrying is safe).
+   */
+  async merge(sourceId: number, targetId: number, strategy: MergeStrategy): Promise<MergeResult> {
+    if (sourceId === targetId) throw invalidArgument('a branch cannot be merged into itself');
+    const target = this.branches.walk(targetId);
+    const source = this.branches.walk(sourceId);
+    const now: Resolved = this.resolve(undefined);
+    const s: Side = { chain: source, r: now };
+    const t: Side = { chain: target, r: now };
+    const idsT = new Map(target.map((l, i) => [l.id, i]));
+    let lcaS = source.findIndex((l) => idsT.has(l.id));
+    if (lcaS < 0) lcaS = source.length - 1;
+    const lcaT = idsT.get(source[lcaS]!.id) ?? target.length - 1;
+    const ls = source[lcaS]!;
+    const lt = target[lcaT]!;
+    // The base: the common ancestor, read through its own walk, at the earlier departure.
+    const base: Side = {
+      chain: this.branches.walk(ls.id, true),
+      r: {
+        version: Math.min(ls.versionCap, lt.versionCap, now.version),
+        timestamp: Math.min(ls.timestampCap, lt.timestampCap),
+      },
+    };
+    const start = source[0]!.prefix;
+    const end = start + BRANCH_END_SUFFIX;
+    const suffixes = new Set([
+      ...this.changedSuffixes(base, s, start, end),
+      ...this.changedSuffixes(base, t, start, end),
+    ]);
+    const ops: WriteOp[] = [];
+    const observed: [string, number | undefined][] = [];
+    const conflicts: MergeConflict[] = [];
+    for (const suffix of [...suffixes].sort()) {
+      const vb = liveValue(this.valueAlong(base, suffix));
+      const vs = liveValue(this.valueAlong(s, suffix));
+      if (sameValue(vs, vb)) continue;
+      const targetKey = target[0]!.prefix + suffix;
+      const vt = liveValue(this.valueAlong(t, suffix));
+      if (sameValue(vt, vs)) continue;
+      if (!sameValue(vt, vb)) {
+        conflicts.push({ key: suffix, base: vb, source: vs, target: vt });
+        if (strategy !== 'source-wins') continue;
+      }
+      ops.push({ key: targetKey, value: vs ?? null });
+      observed.push([targetKey, this.headVersion(targetKey)]);
+    }
+    if ((strategy === 'strict' && conflicts.length > 0) || ops.length === 0) {
+      return { version: this.version, applied: 0, conflicts };
+    }
+    const c = await this.commit(ops, () => {
+      for (const [key, version] of observed) {
+        if (this.headVersion(key) !== version)
+          throw new StrataError(
+            'conflict',
+            'the target changed while the merge was being prepared; merge again',
+            {
+              committed: 'no',
+            },
+          );
+      }
+    });
+    return { version: c.version, applied: ops.length, conflicts };
   }
 
   /** The walk a read of `key` (any storage key or keyspace) takes, or undefined for main. */
@@ -417,9 +652,41 @@ export class Storage {
     return e === undefined || e.value === null ? undefined : e.version;
   }
 
-  /** Commits a batch atomically; see CommitRuntime.commit. */
+  /**
+   * Commits a batch atomically; see CommitRuntime.commit. Writes to a branch other than main are
+   * checked, at the moment they commit, against the branch being live (`not_found` otherwise).
+   */
   commit(ops: readonly WriteOp[], validate?: () => void): Promise<CommitResult> {
-    return this.runtime.commit(ops, validate);
+    let branchIds: number[] | undefined;
+    for (const op of ops) {
+      const k = op.key;
+      if (
+        k.charCodeAt(3) === MAIN_BRANCH_ID &&
+        k.charCodeAt(2) === 0 &&
+        k.charCodeAt(1) === 0 &&
+        k.charCodeAt(0) === 0
+      )
+        continue;
+      const id = branchIdOf(k);
+      if (id === SYSTEM_BRANCH_ID) continue;
+      if (branchIds === undefined) branchIds = [];
+      branchIds.push(id);
+    }
+    if (branchIds === undefined) return this.runtime.commit(ops, validate);
+    const ids = branchIds;
+    return this.runtime.commit(ops, () => {
+      for (const id of ids) {
+        if (!this.branches.isLive(id))
+          throw new StrataError(
+            'not_found',
+            `branch '${this.branches.nameOf(id)}' does not exist (deleted?)`,
+            {
+              committed: 'no',
+            },
+          );
+      }
+      validate?.();
+    });
   }
 
   sync(): Promise<void> {

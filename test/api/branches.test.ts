@@ -222,4 +222,137 @@ describe('branches', () => {
     await rejectsCode(() => db.branch().fork('x'), 'invalid_argument', 'fork under retention');
     await db.close();
   });
+
+  it('diff reports added, removed and changed keys with both values, between branches or points', async () => {
+    const db = await Strata.cache();
+    const main = db.branch();
+    await main.kv.put('same', 's');
+    await main.kv.put('gone', 'g');
+    const c = await main.kv.put('edit', 'old');
+    const exp = await main.fork('exp');
+    await exp.kv.put('edit', 'new');
+    await exp.kv.delete('gone');
+    await exp.kv.put('fresh', { n: 1 });
+    assert.deepEqual(main.diff('exp'), {
+      kv: {
+        added: [{ key: 'fresh', value: { n: 1 } }],
+        removed: [{ key: 'gone', value: 'g' }],
+        changed: [{ key: 'edit', from: 'old', to: 'new' }],
+      },
+    });
+    assert.deepEqual(exp.diff(main).kv.added, [{ key: 'gone', value: 'g' }], 'the other way round');
+    assert.deepEqual(
+      exp.at(c.version).diff(exp).kv.changed,
+      [{ key: 'edit', from: 'old', to: 'new' }],
+      'a branch against its past',
+    );
+    assert.deepEqual(main.diff(main), { kv: { added: [], removed: [], changed: [] } });
+    assert.throws(
+      () => main.diff('nope'),
+      (e: unknown) => isStrataError(e, 'not_found'),
+    );
+    assert.throws(
+      () => main.diff(42 as never),
+      (e: unknown) => isStrataError(e, 'invalid_argument'),
+    );
+    await db.close();
+  });
+
+  it('merge: source-only changes apply in one commit; conflicts follow the strategy; strict changes nothing', async () => {
+    const db = await Strata.cache();
+    const main = db.branch();
+    await main.kv.put('k', 'base');
+    await main.kv.put('x', 'base');
+    const exp = await main.fork('exp');
+    await exp.kv.put('a', 'from exp');
+    await exp.kv.delete('x');
+    await exp.kv.put('k', 'exp');
+    await main.kv.put('k', 'main');
+    const before = db.version;
+    const strict = await main.merge('exp');
+    assert.equal(strict.applied, 0);
+    assert.equal(strict.version, before);
+    assert.equal(db.version, before, 'strict with a conflict commits nothing');
+    assert.deepEqual(strict.conflicts, [
+      { space: 'default', primitive: 'kv', key: 'k', base: 'base', source: 'exp', target: 'main' },
+    ]);
+    const kept = await main.merge('exp', { strategy: 'target-wins' });
+    assert.equal(kept.version, before + 1, 'one commit');
+    assert.equal(kept.applied, 2);
+    assert.deepEqual(
+      [...main.kv.list()],
+      [
+        ['a', 'from exp'],
+        ['k', 'main'],
+      ],
+      'a and the delete of x applied, k kept',
+    );
+    await main.kv.put('k', 'main 2');
+    const taken = await main.merge(exp, { strategy: 'source-wins' });
+    assert.equal(taken.applied, 1);
+    assert.equal(main.kv.get('k'), 'exp');
+    assert.equal(exp.kv.get('k'), 'exp', 'the source is unchanged');
+    await rejectsCode(() => main.merge('main'), 'invalid_argument', 'into itself');
+    await rejectsCode(
+      () => main.merge('exp', { strategy: 'ours' as never }),
+      'invalid_argument',
+      'bad strategy',
+    );
+    await rejectsCode(() => main.at(1).merge('exp'), 'read_only', 'into a view');
+    // A child merged back into its parent, and a parent into its child.
+    const child = await exp.fork('child');
+    await child.kv.put('c', 1);
+    await exp.merge('child');
+    assert.equal(exp.kv.get('c'), 1);
+    await main.kv.put('m', 2);
+    await exp.merge('main', { strategy: 'source-wins' });
+    assert.equal(exp.kv.get('m'), 2);
+    await db.close();
+  });
+
+  it('deleteBranch frees the name, keeps what children inherited, and fails reads and writes through it', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'strata-branches-'));
+    roots.push(root);
+    let db = await Strata.open(root);
+    const main = db.branch();
+    await main.kv.put('k', 'main');
+    const parent = await main.fork('parent');
+    await parent.kv.put('p', 'parent');
+    const child = await parent.fork('child');
+    await db.deleteBranch('parent');
+    assert.deepEqual(
+      db.branches().map((b) => [b.name, b.parent]),
+      [
+        ['main', null],
+        ['child', 'parent'],
+      ],
+    );
+    assert.deepEqual(
+      [...child.kv.list()],
+      [
+        ['k', 'main'],
+        ['p', 'parent'],
+      ],
+      'the child still reads what it inherited',
+    );
+    assert.throws(
+      () => parent.kv.get('p'),
+      (e: unknown) => isStrataError(e, 'not_found'),
+    );
+    await rejectsCode(() => parent.kv.put('p', 'x'), 'not_found', 'a write to a deleted branch');
+    await rejectsCode(() => db.deleteBranch('parent'), 'not_found', 'deleting twice');
+    await rejectsCode(() => db.deleteBranch('main'), 'invalid_argument', 'deleting main');
+    await rejectsCode(() => parent.fork('grandchild'), 'not_found', 'forking a deleted branch');
+    const again = await main.fork('parent');
+    assert.deepEqual([...again.kv.list()], [['k', 'main']], 'a new branch of the same name starts afresh');
+    await db.close();
+    db = await Strata.open(root);
+    assert.deepEqual(
+      db.branches().map((b) => b.name),
+      ['main', 'child', 'parent'],
+    );
+    assert.equal(db.branch('child').kv.get('p'), 'parent');
+    assert.equal(db.branch('parent').kv.get('p'), undefined);
+    await db.close();
+  });
 });

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Branch, type OpenOptions, Strata } from '../../src/api/index.js';
 import { type CrashModel, SimDisk } from '../../src/backend/index.js';
-import { ManualClock, SeededRandom } from '../../src/base/index.js';
+import { isStrataError, ManualClock, SeededRandom } from '../../src/base/index.js';
 import { nodeScheduler } from '../../src/node.js';
 
 const DEEP = process.env.STRATA_DEEP === '1';
@@ -50,10 +50,25 @@ interface Version {
 /** One branch as a full copy: every key's versions, oldest first. */
 class ModelBranch {
   readonly rows = new Map<string, Version[]>();
-  constructor(readonly name: string) {}
+  constructor(
+    readonly name: string,
+    readonly parent: ModelBranch | undefined = undefined,
+    readonly forkVersion = Number.POSITIVE_INFINITY,
+  ) {}
+
+  /** This branch and its ancestors, each with the version cap a read from here has on it. */
+  path(): [ModelBranch, number][] {
+    const out: [ModelBranch, number][] = [];
+    let cap = Number.POSITIVE_INFINITY;
+    for (let b: ModelBranch | undefined = this; b !== undefined; b = b.parent) {
+      out.push([b, cap]);
+      cap = Math.min(cap, b.forkVersion);
+    }
+    return out;
+  }
 
   forkAt(name: string, version: number): ModelBranch {
-    const child = new ModelBranch(name);
+    const child = new ModelBranch(name, this, version);
     for (const [k, vs] of this.rows) {
       const kept = vs.filter((v) => v.version <= version);
       if (kept.length > 0) child.rows.set(k, kept);
@@ -96,6 +111,22 @@ class ModelBranch {
   }
 }
 
+/** The merge base of two branches: their lowest common ancestor at the earlier departure. */
+function mergeBase(a: ModelBranch, b: ModelBranch, now: number): { branch: ModelBranch; version: number } {
+  const pb = new Map(b.path().map(([x, cap]) => [x, cap]));
+  for (const [x, capA] of a.path()) {
+    const capB = pb.get(x);
+    if (capB !== undefined) return { branch: x, version: Math.min(capA, capB, now) };
+  }
+  throw new Error('no common ancestor');
+}
+
+function allKeys(...bs: ModelBranch[]): string[] {
+  const keys = new Set<string>();
+  for (const b of bs) for (const k of b.rows.keys()) keys.add(k);
+  return [...keys].sort();
+}
+
 function keyOf(rnd: SeededRandom): string {
   const n = rnd.int(40);
   return `k${String(n).padStart(2, '0')}${rnd.int(5) === 0 ? 'x' : ''}`;
@@ -132,9 +163,17 @@ function checkBranch(db: Strata, m: ModelBranch, rnd: SeededRandom, where: strin
   );
 }
 
-async function runSeed(
-  seed: number,
-): Promise<{ forks: number; deepest: number; compactions: number; crashes: number }> {
+interface SeedStats {
+  forks: number;
+  deepest: number;
+  compactions: number;
+  crashes: number;
+  diffs: number;
+  merges: number;
+  deletes: number;
+}
+
+async function runSeed(seed: number): Promise<SeedStats> {
   const rnd = new SeededRandom(seed);
   let disk = new SimDisk();
   const clock = new ManualClock(1_000_000);
@@ -152,6 +191,9 @@ async function runSeed(
   let forks = 0;
   let compactions = 0;
   let crashes = 0;
+  let diffs = 0;
+  let merges = 0;
+  let deletes = 0;
   const pick = (): ModelBranch => [...branches.values()][rnd.int(branches.size)]!;
 
   for (let step = 0; step < STEPS; step++) {
@@ -180,14 +222,74 @@ async function runSeed(
       branches.set(name, m.forkAt(name, at));
       depth.set(name, depth.get(m.name)! + 1);
       forks++;
-    } else if (r < 72) {
+    } else if (r < 70 && branches.size > 1) {
+      // diff against another branch, or against a past point of this one
+      const other = pick();
+      const past = rnd.int(3) === 0;
+      const at = rnd.int(db.version + 1);
+      const otherView = past ? b.at(at) : db.branch(other.name);
+      const [om, ov] = past ? [m, at] : [other, db.version];
+      const got = b.diff(otherView).kv;
+      const want = { added: [] as unknown[], removed: [] as unknown[], changed: [] as unknown[] };
+      for (const k of allKeys(m, om)) {
+        const x = m.live(k, db.version);
+        const y = om.live(k, ov);
+        if (x === y) continue;
+        if (x === undefined) want.added.push({ key: k, value: y });
+        else if (y === undefined) want.removed.push({ key: k, value: x });
+        else want.changed.push({ key: k, from: x, to: y });
+      }
+      assert.deepEqual(got, want, `${where}: ${m.name}.diff(${om.name}${past ? ` at ${at}` : ''})`);
+      diffs++;
+    } else if (r < 72 && branches.size > 1) {
+      const source = pick();
+      if (source !== m) {
+        const strategy = (['strict', 'source-wins', 'target-wins'] as const)[rnd.int(3)]!;
+        const now = db.version;
+        const base = mergeBase(source, m, now);
+        const writes: [string, string | undefined][] = [];
+        const conflicts: string[] = [];
+        for (const k of allKeys(source, m, base.branch)) {
+          const vb = base.branch.live(k, base.version);
+          const vs = source.live(k, now);
+          const vt = m.live(k, now);
+          if (vs === vb || vt === vs) continue;
+          if (vt !== vb) {
+            conflicts.push(k);
+            if (strategy !== 'source-wins') continue;
+          }
+          writes.push([k, vs]);
+        }
+        const report = await b.merge(source.name, { strategy });
+        assert.deepEqual(
+          report.conflicts.map((c) => c.key),
+          conflicts,
+          `${where}: ${strategy} merge ${source.name} → ${m.name}: conflicts`,
+        );
+        const applied = strategy === 'strict' && conflicts.length > 0 ? [] : writes;
+        assert.equal(report.applied, applied.length, `${where}: merge applied`);
+        for (const [k, v] of applied) m.write(k, report.version, v ?? null);
+        merges++;
+      }
+    } else if (r < 73 && branches.size > 2) {
+      const victim = pick();
+      if (victim.name !== 'main') {
+        await db.deleteBranch(victim.name);
+        branches.delete(victim.name);
+        assert.throws(
+          () => db.branch(victim.name),
+          (e: unknown) => isStrataError(e, 'not_found'),
+        );
+        deletes++;
+      }
+    } else if (r < 74) {
       await db.compact();
       compactions = Math.max(compactions, db.stats().tree.compactions);
-    } else if (r < 74) {
+    } else if (r < 75) {
       await db.close();
       db = await open();
       for (const mb of branches.values()) checkBranch(db, mb, rnd, `${where} (reopened)`, true);
-    } else if (r < 75) {
+    } else if (r < 76) {
       // Strict mode: everything acknowledged is durable, so a crash under any model loses nothing.
       const model = MODELS[rnd.int(MODELS.length)]!;
       disk.crash(model, new SeededRandom(seed * 1000 + step));
@@ -205,9 +307,9 @@ async function runSeed(
   }
   for (const mb of branches.values()) checkBranch(db, mb, rnd, `seed ${seed}, end`, true);
   const names = db.branches().map((x) => x.name);
-  assert.deepEqual(names, [...branches.keys()], 'db.branches() lists every branch, in creation order');
+  assert.deepEqual(names, [...branches.keys()], 'db.branches() lists every live branch, in creation order');
   await db.close();
-  return { forks, deepest: Math.max(...depth.values()), compactions, crashes };
+  return { forks, deepest: Math.max(...depth.values()), compactions, crashes, diffs, merges, deletes };
 }
 
 /** A new disk holding the durable contents of `disk` (its handles may be dead after a crash). */
@@ -228,13 +330,15 @@ async function copyDisk(disk: SimDisk): Promise<SimDisk> {
 
 describe('branches against a full-copy model', () => {
   for (const seed of SEEDS) {
-    it(`seed ${seed}: forks, writes, reads, as-of, lists and history match, through flushes, compactions, reopens and crashes`, async (t) => {
+    it(`seed ${seed}: forks, writes, reads, as-of, lists, history, diffs, merges and deletes match, through flushes, compactions, reopens and crashes`, async (t) => {
       const s = await runSeed(seed);
       t.diagnostic(
-        `${s.forks} forks, ancestry ${s.deepest} deep, ${s.compactions} compactions, ${s.crashes} crashes`,
+        `${s.forks} forks, ancestry ${s.deepest} deep, ${s.diffs} diffs, ${s.merges} merges, ${s.deletes} deletes, ` +
+          `${s.compactions} compactions, ${s.crashes} crashes`,
       );
       assert.ok(s.forks >= 5 && s.deepest >= 3, 'forks several levels deep');
       assert.ok(s.compactions > 0, 'compactions ran');
+      assert.ok(s.diffs > 0 && s.merges > 0 && s.deletes > 0, 'diffs, merges and deletes ran');
     });
   }
 });
