@@ -4,7 +4,16 @@
  */
 
 import type { Backend } from '../backend/index.js';
-import { binaryToUtf8, type Clock, invalidArgument, type Scheduler, StrataError } from '../base/index.js';
+import {
+  binaryToUtf8,
+  type Clock,
+  hasLoneSurrogate,
+  invalidArgument,
+  NAME_SIZE_BYTES_MAX,
+  type Scheduler,
+  StrataError,
+  utf8Encode,
+} from '../base/index.js';
 import { decodeValue, KV_TAG, Kv, type KvDiff, type Value } from '../engine/index.js';
 import {
   type Durability,
@@ -170,17 +179,32 @@ export class Branch {
     private readonly storage: Storage,
     readonly name: string,
     private readonly branchId: number,
-    readonly space: string,
+    /** The space this branch object reads and writes (`default` unless chosen with space()). */
+    readonly spaceName: string,
     private readonly asOf?: ReadPoint,
   ) {
-    this.kv = new Kv(storage, storage.keyspace(branchId, space), asOf);
+    this.kv = new Kv(storage, storage.keyspace(branchId, spaceName), asOf);
+  }
+
+  /**
+   * The space `name` of this branch: every primitive again, in its own partition (`default` is
+   * the one a branch starts in). Forks, diffs, merges and as-of views carry spaces.
+   */
+  space(name: string): Branch {
+    if (typeof name !== 'string' || name.length === 0)
+      throw invalidArgument('a space name must be a non-empty string');
+    if (hasLoneSurrogate(name))
+      throw invalidArgument('a space name must be valid Unicode (it has a lone surrogate)');
+    if (utf8Encode(name).length > NAME_SIZE_BYTES_MAX)
+      throw invalidArgument(`a space name is at most ${NAME_SIZE_BYTES_MAX} bytes in UTF-8`);
+    return new Branch(this.storage, this.name, this.branchId, name, this.asOf);
   }
 
   /** A read-only view of this branch as of a past version or timestamp. */
   at(point: AsOf): Branch {
     const p = toReadPoint(point);
     this.storage.resolve(p); // Validates now, so a bad point fails here rather than on first read.
-    return new Branch(this.storage, this.name, this.branchId, this.space, p);
+    return new Branch(this.storage, this.name, this.branchId, this.spaceName, p);
   }
 
   /**
@@ -194,7 +218,7 @@ export class Branch {
       throw invalidArgument('fork options must be an object');
     const at = options.at === undefined ? this.asOf : toReadPoint(options.at);
     const info = await this.storage.fork(this.branchId, name, at);
-    return new Branch(this.storage, info.record.name, info.record.id, this.space);
+    return new Branch(this.storage, info.record.name, info.record.id, this.spaceName);
   }
 
   /**
@@ -231,15 +255,15 @@ export class Branch {
   private other(other: string | Branch): Branch {
     if (other instanceof Branch) {
       if (other.storage !== this.storage) throw invalidArgument('that branch belongs to another database');
-      return other.space === this.space
+      return other.spaceName === this.spaceName
         ? other
-        : new Branch(this.storage, other.name, other.branchId, this.space, other.asOf);
+        : new Branch(this.storage, other.name, other.branchId, this.spaceName, other.asOf);
     }
     if (typeof other !== 'string') throw invalidArgument('expected a branch name or a Branch');
     const info = other === 'main' ? undefined : this.storage.branch(other);
     if (other !== 'main' && info === undefined)
       throw new StrataError('not_found', `no branch named '${other}'`);
-    return new Branch(this.storage, other, info?.record.id ?? MAIN_BRANCH_ID, this.space);
+    return new Branch(this.storage, other, info?.record.id ?? MAIN_BRANCH_ID, this.spaceName);
   }
 }
 

@@ -355,4 +355,39 @@ describe('branches', () => {
     assert.equal(db.branch('parent').kv.get('p'), undefined);
     await db.close();
   });
+
+  it('spaces partition a branch; forks carry them; merges cover every space', async () => {
+    const db = await Strata.cache();
+    const main = db.branch();
+    const notes = main.space('notes');
+    await main.kv.put('k', 'default');
+    await notes.kv.put('k', 'notes');
+    assert.equal(main.kv.get('k'), 'default');
+    assert.equal(notes.kv.get('k'), 'notes');
+    assert.equal(main.space('default').kv.get('k'), 'default');
+    const exp = await notes.fork('exp');
+    assert.equal(exp.spaceName, 'notes', 'a fork of a space view stays in that space');
+    assert.equal(exp.kv.get('k'), 'notes');
+    assert.equal(exp.space('default').kv.get('k'), 'default');
+    await exp.kv.put('k', 'notes on exp');
+    await exp.space('default').kv.put('k2', 'default on exp');
+    assert.deepEqual(notes.diff('exp').kv.changed, [{ key: 'k', from: 'notes', to: 'notes on exp' }]);
+    assert.deepEqual(
+      main.diff('exp').kv.added,
+      [{ key: 'k2', value: 'default on exp' }],
+      'diff is per space',
+    );
+    const r = await main.merge('exp');
+    assert.equal(r.applied, 2, 'the merge covers both spaces');
+    assert.equal(notes.kv.get('k'), 'notes on exp');
+    assert.equal(main.kv.get('k2'), 'default on exp');
+    for (const bad of ['', 'x'.repeat(256), 'a\udc00']) {
+      assert.throws(
+        () => main.space(bad),
+        (e: unknown) => isStrataError(e, 'invalid_argument'),
+        JSON.stringify(bad),
+      );
+    }
+    await db.close();
+  });
 });
