@@ -253,13 +253,19 @@ export class Storage {
    * (tables holding only older rows are skipped); a timestamp cap makes it a full read of that
    * branch.
    */
-  private changedSuffixes(a: Side, b: Side, start: string, end: string): Set<string> {
+  private changedSuffixes(
+    a: Side,
+    b: Side,
+    start: string,
+    end: string,
+    known?: { a: Map<string, TableEntry>; b: Map<string, TableEntry> },
+  ): Set<string> {
     const out = new Set<string>();
     const idsB = new Map(b.chain.map((l, i) => [l.id, i]));
     let lcaA = a.chain.findIndex((l) => idsB.has(l.id));
     if (lcaA < 0) lcaA = a.chain.length - 1;
     const lcaB = idsB.get(a.chain[lcaA]!.id) ?? b.chain.length - 1;
-    const ownRows = (side: Side, upTo: number): void => {
+    const ownRows = (side: Side, upTo: number, seen: Map<string, TableEntry> | undefined): void => {
       for (let i = 0; i < upTo; i++) {
         const l = side.chain[i]!;
         for (const e of this.runtime.tree.scan(
@@ -269,12 +275,15 @@ export class Storage {
           Math.min(side.r.version, l.versionCap),
           Math.min(side.r.timestamp, l.timestampCap),
         )) {
-          out.add(e.key.slice(4));
+          const suffix = e.key.slice(4);
+          out.add(suffix);
+          // The side's own newest row is what the side reads for that key: no need to read it again.
+          if (i === 0) seen?.set(suffix, e);
         }
       }
     };
-    ownRows(a, lcaA);
-    ownRows(b, lcaB);
+    ownRows(a, lcaA, known?.a);
+    ownRows(b, lcaB, known?.b);
     // From the common ancestor up, both walks pass the same branches; each side's caps on them
     // differ where the sides read the ancestor at different points.
     for (let k = 0; lcaA + k < a.chain.length && lcaB + k < b.chain.length; k++) {
@@ -317,12 +326,13 @@ export class Storage {
   diff(aBase: string, aAt: ReadPoint | undefined, bBase: string, bAt: ReadPoint | undefined): DiffEntry[] {
     const a = this.side(aBase, aAt);
     const b = this.side(bBase, bAt);
-    const suffixes = [...this.changedSuffixes(a, b, aBase, `${aBase}\xff`)].sort();
+    const known = { a: new Map<string, TableEntry>(), b: new Map<string, TableEntry>() };
+    const suffixes = [...this.changedSuffixes(a, b, aBase, `${aBase}\xff`, known)].sort();
     const skip = aBase.length - 4;
     const out: DiffEntry[] = [];
     for (const suffix of suffixes) {
-      const fa = this.valueAlong(a, suffix);
-      const fb = this.valueAlong(b, suffix);
+      const fa = known.a.get(suffix) ?? this.valueAlong(a, suffix);
+      const fb = known.b.get(suffix) ?? this.valueAlong(b, suffix);
       if (sameValue(liveValue(fa), liveValue(fb))) continue;
       out.push({
         key: suffix.slice(skip),
