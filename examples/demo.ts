@@ -59,7 +59,26 @@ show('recovery', db.recovery);
 show('kv.get agent:status', db.branch('main').kv.get('agent:status'));
 await db.close();
 
-console.log('\n7. More data than memory: 16 MiB of observations with a 2 MiB memory budget');
+console.log('\n7. Branches: fork, diverge, diff, merge');
+db = await Strata.open(dir);
+const trunk = db.branch('main');
+const trial = await trunk.fork('try-1');
+await trial.kv.put('agent:status', 'trying a shortcut');
+await trial.kv.put('agent:plan', ['skip fetch', 'write']);
+show('main sees', trunk.kv.get('agent:status'));
+show('try-1 sees', trial.kv.get('agent:status'));
+show('main.diff("try-1")', trunk.diff('try-1').kv);
+const merged = await trunk.merge('try-1', { strategy: 'strict' });
+show('merge', { applied: merged.applied, conflicts: merged.conflicts.length });
+show('main after the merge', trunk.kv.get('agent:status'));
+show(
+  'branches',
+  db.branches().map((b) => `${b.name} (from ${b.parent ?? '-'} at v${b.forkVersion})`),
+);
+await db.deleteBranch('try-1');
+await db.close();
+
+console.log('\n8. More data than memory: 16 MiB of observations with a 2 MiB memory budget');
 db = await Strata.open(dir, { memoryBudgetBytes: 2 * 1024 * 1024 });
 const log = db.branch('main').kv;
 const note = 'x'.repeat(1000);
