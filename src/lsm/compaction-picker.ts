@@ -181,6 +181,42 @@ export function pickCompaction(
     }
     inputs = [source[at]!];
   }
+  return pickOf(levels, o, level, inputs, score, true);
+}
+
+/**
+ * A compaction that rewrites a table holding garbage (rows of deleted branches nobody can read;
+ * `holdsGarbage` decides from a table's range and what is known of it), when no level needs one
+ * by size. It moves the table down a level, merged with what it overlaps there, never as a
+ * trivial move (the point is to rewrite it). L0 goes whole, as always. Tables in the last level
+ * stay (nothing is below them to merge into).
+ */
+export function pickGarbageCompaction(
+  levels: readonly (readonly TableMeta[])[],
+  o: LevelOptions,
+  holdsGarbage: (t: TableMeta, level: number) => boolean,
+): CompactionPick | undefined {
+  for (let level = 0; level + 1 < levels.length; level++) {
+    const source = levels[level]!;
+    if (level === 0) {
+      if (source.some((t) => holdsGarbage(t, 0))) return pickOf(levels, o, 0, [...source], 0, false);
+      continue;
+    }
+    const t = source.find((x) => holdsGarbage(x, level));
+    if (t !== undefined) return pickOf(levels, o, level, [t], 0, false);
+  }
+  return undefined;
+}
+
+/** The pick that moves `inputs` from `level` into the next one. */
+function pickOf(
+  levels: readonly (readonly TableMeta[])[],
+  o: LevelOptions,
+  level: number,
+  inputs: TableMeta[],
+  score: number,
+  mayMove: boolean,
+): CompactionPick {
   const outputLevel = level + 1;
   const [smallest, largest] = rangeOf(inputs);
   const overlapping = overlappingTables(levels[outputLevel] ?? [], smallest, largest);
@@ -191,7 +227,7 @@ export function pickCompaction(
     if (overlappingTables(levels[below]!, allSmallest, allLargest).length > 0) bottommost = false;
   }
   let trivialMove = false;
-  if (inputs.length === 1 && overlapping.length === 0) {
+  if (mayMove && inputs.length === 1 && overlapping.length === 0) {
     const grandparents = overlappingTables(levels[outputLevel + 1] ?? [], smallest, largest);
     trivialMove = totalBytes(grandparents) <= GRANDPARENT_OVERLAP_FACTOR * o.tableTargetBytes;
   }

@@ -76,7 +76,9 @@ export function validateRetention(policy: RetentionPolicy): void {
 
 /**
  * Filters one compaction's stream by `policy`. `bottommost` says the output has no older data
- * below it (CompactionPick.bottommost); only then may tombstones be dropped.
+ * below it (CompactionPick.bottommost); only then may tombstones be dropped. Every version of a
+ * key whose first GARBAGE_PREFIX_CHARS chars (its branch id) are in `garbage` is dropped: the
+ * caller passes the branches nothing can read any more.
  *
  * Requires: the entries of one key contiguous, newest first (internal order, or its reverse).
  * Returns: a lazy stream of the entries kept, in the input's order. Throws: StrataError
@@ -88,6 +90,7 @@ export function applyRetention(
   entries: Iterator<TableEntry>,
   policy: RetentionPolicy,
   bottommost: boolean,
+  garbage?: ReadonlySet<string>,
 ): Generator<TableEntry> {
   validateRetention(policy);
   return retain(
@@ -95,14 +98,19 @@ export function applyRetention(
     policy.keepNewest ?? Number.POSITIVE_INFINITY,
     policy.dropShadowedBefore ?? Number.NEGATIVE_INFINITY,
     bottommost && policy.dropBottomTombstones === true,
+    garbage !== undefined && garbage.size > 0 ? garbage : undefined,
   );
 }
+
+/** The length of the key prefix `garbage` sets hold: a storage key's branch id. */
+export const GARBAGE_PREFIX_CHARS = 4;
 
 function* retain(
   entries: Iterator<TableEntry>,
   keepNewest: number,
   shadowBefore: number,
   dropTombstones: boolean,
+  garbage: ReadonlySet<string> | undefined,
 ): Generator<TableEntry> {
   // Per key: versions seen so far, whether one of them has timestamp <= shadowBefore, and (when
   // dropping tombstones) the kept tombstones not yet followed by a kept value.
@@ -110,6 +118,7 @@ function* retain(
   let seen = 0;
   let shadowed = false;
   let prevVersion = 0;
+  let garbageKey = false;
   const heldTombstones: TableEntry[] = [];
   let done = false;
   try {
@@ -121,6 +130,7 @@ function* retain(
         key = e.key;
         seen = 0;
         shadowed = false;
+        garbageKey = garbage?.has(key.slice(0, GARBAGE_PREFIX_CHARS)) ?? false;
         // Trailing tombstones of the previous key: nothing older follows, so they go.
         heldTombstones.length = 0;
       } else {
@@ -130,6 +140,8 @@ function* retain(
         );
       }
       prevVersion = e.version;
+      // A key of a branch no one can read any more: every version goes.
+      if (garbageKey) continue;
       // Both rules only ever drop a suffix of the key's versions: once one drops, all older go.
       const drop = seen >= keepNewest || shadowed;
       seen++;

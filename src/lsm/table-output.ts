@@ -94,6 +94,8 @@ export interface CompactionJob {
   readonly bottommost: boolean;
   readonly blockBytes: number;
   readonly sliceEntries: number;
+  /** Branch-id key prefixes whose rows are garbage: every version of their keys is dropped. */
+  readonly garbage: readonly string[];
 }
 
 /**
@@ -129,6 +131,7 @@ export function* compactionOutputs(
       mergeEntries(readers.map((r) => r.entries())),
       job.retention,
       job.bottommost,
+      new Set(job.garbage),
     );
     yield* tableOutputs(merged, {
       blockBytes: job.blockBytes,

@@ -26,6 +26,7 @@ import {
   type LevelOptions,
   overlappingTables,
   pickCompaction,
+  pickGarbageCompaction,
 } from './compaction-picker.js';
 import type { LsmState, ManifestLog } from './manifest-log.js';
 import { entryAt, Memtable, type VersionEntry } from './memtable.js';
@@ -174,6 +175,9 @@ export class LsmTree {
   private compacting: Promise<void> | undefined;
   /** Resolved (and replaced) whenever a flush or compaction installs, or the tree fails. */
   private progress: { promise: Promise<void>; resolve: () => void };
+  /** See setGarbage; `cleanTables` were written by compactions that dropped all of it. */
+  private garbage: readonly string[] = [];
+  private readonly cleanTables = new Set<number>();
   private readonly stats0 = {
     flushes: 0,
     compactions: 0,
@@ -577,7 +581,32 @@ export class LsmTree {
   }
 
   private pick(): CompactionPick | undefined {
-    return pickCompaction(this.view.state.levels, this.o.levels, this.cursors);
+    return (
+      pickCompaction(this.view.state.levels, this.o.levels, this.cursors) ??
+      (this.garbage.length === 0
+        ? undefined
+        : pickGarbageCompaction(this.view.state.levels, this.o.levels, (t) => this.holdsGarbage(t)))
+    );
+  }
+
+  /** Whether table `t` may hold rows of a garbage branch: its range reaches one, and no compaction under the current garbage set wrote it. */
+  private holdsGarbage(t: TableMeta): boolean {
+    if (this.cleanTables.has(t.fileNumber)) return false;
+    for (const p of this.garbage) if (t.smallest < `${p}\xff\xff` && t.largest >= p) return true;
+    return false;
+  }
+
+  /**
+   * Sets the branch-id key prefixes whose rows nobody can read any more (deleted branches
+   * without live descendants). Compactions drop their rows from then on, and tables that may
+   * hold some are rewritten when no level needs compacting by size.
+   */
+  setGarbage(prefixes: readonly string[]): void {
+    const next = [...new Set(prefixes)].sort();
+    if (next.length === this.garbage.length && next.every((p, i) => p === this.garbage[i])) return;
+    this.garbage = next;
+    this.cleanTables.clear();
+    this.kick();
   }
 
   private fail(error: unknown, what: string): void {
@@ -777,6 +806,7 @@ export class LsmTree {
         bottommost: pick.bottommost,
         blockBytes: this.o.blockBytes,
         sliceEntries: this.o.sliceEntries ?? SLICE_ENTRIES_DEFAULT,
+        garbage: this.garbage,
       };
       const checkRunning = (): void => {
         if (this.failure !== undefined) throw this.failure;
@@ -831,6 +861,8 @@ export class LsmTree {
         },
         outputs,
       );
+      // Written with the garbage set still current: they hold none of it.
+      if (job.garbage === this.garbage) for (const h of outputs) this.cleanTables.add(h.meta.fileNumber);
       this.cursors.set(pick.level, largest);
       this.stats0.compactions++;
       this.stats0.compactionBytesRead += read;
@@ -874,6 +906,7 @@ export class LsmTree {
 
   private deleteTable(h: TableHandle): void {
     this.handles.delete(h.meta.fileNumber);
+    this.cleanTables.delete(h.meta.fileNumber);
     if (this.loaded.delete(h.meta.fileNumber)) {
       this.loadedBytes -= h.reader?.memoryBytes ?? 0;
       this.rebalanceCaches();

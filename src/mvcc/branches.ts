@@ -176,6 +176,26 @@ export class BranchRegistry {
     return this.ancestry(id, allowDeleted) ?? MAIN_WALK;
   }
 
+  /**
+   * Key prefixes (branch ids) of the deleted branches that no live branch descends from: nothing
+   * can read their rows any more, so compaction may drop them.
+   */
+  garbagePrefixes(): string[] {
+    const needed = new Set<number>();
+    for (const info of this.byName.values()) {
+      for (let b: BranchInfo | undefined = info; b !== undefined && !needed.has(b.record.id); ) {
+        needed.add(b.record.id);
+        b = b.record.id === MAIN_BRANCH_ID ? undefined : this.byId.get(b.record.parent);
+      }
+    }
+    const out: string[] = [];
+    for (const info of this.byId.values()) {
+      if (info.record.state === 'deleted' && !needed.has(info.record.id))
+        out.push(branchKeyPrefix(info.record.id));
+    }
+    return out;
+  }
+
   /** Whether writes to branch `id` are allowed (it exists and is not deleted). */
   isLive(id: number): boolean {
     return this.byId.get(id)?.record.state === 'live';

@@ -159,7 +159,9 @@ export class Storage {
       // retention (kept while a child's fork point needs them) is not built yet.
       const dropsVersions =
         r.keepNewest !== undefined || r.dropShadowedBefore !== undefined || r.dropBottomTombstones === true;
-      return new Storage(runtime, new BranchRegistry(infos), !dropsVersions);
+      const branches = new BranchRegistry(infos);
+      runtime.tree.setGarbage(branches.garbagePrefixes());
+      return new Storage(runtime, branches, !dropsVersions);
     } catch (error) {
       await runtime.close().catch(() => undefined);
       throw error;
@@ -240,6 +242,14 @@ export class Storage {
       return c;
     } finally {
       this.branches.settleDelete(id, done);
+      // Its rows become garbage only once the delete is durable: a crash that lost the delete
+      // would bring the branch back, and it must come back whole.
+      if (done) {
+        this.runtime.sync().then(
+          () => this.runtime.tree.setGarbage(this.branches.garbagePrefixes()),
+          () => undefined,
+        );
+      }
     }
   }
 

@@ -17,6 +17,7 @@ import {
   overlappingTables,
   overlappingTablesUnsorted,
   pickCompaction,
+  pickGarbageCompaction,
   validateLevelOptions,
   writeStall,
 } from '../../src/lsm/index.js';
@@ -471,5 +472,35 @@ describe('a simulated tree', () => {
     );
     assert.ok(compactions > 50, `${compactions} compactions`);
     assert.ok(trivialMoves > 0, `${trivialMoves} trivial moves`);
+  });
+});
+
+describe('pickGarbageCompaction', () => {
+  it('rewrites the first table holding garbage into the next level, never as a trivial move', () => {
+    const l1 = [table('a', 'c'), table('d', 'f')];
+    const l2 = [table('a', 'b'), table('e', 'g')];
+    const levels = [[], l1, l2, []];
+    const holds = new Set([l1[1]!.fileNumber]);
+    const pick = pickGarbageCompaction(levels, O, (t) => holds.has(t.fileNumber));
+    assert.ok(pick !== undefined);
+    assert.equal(pick.level, 1);
+    assert.equal(pick.outputLevel, 2);
+    assert.deepEqual(files(pick.inputs), [l1[1]!.fileNumber]);
+    assert.deepEqual(files(pick.overlapping), [l2[1]!.fileNumber]);
+    assert.equal(pick.trivialMove, false);
+    assert.equal(
+      pickGarbageCompaction(levels, O, () => false),
+      undefined,
+      'nothing to collect',
+    );
+    const l0 = [table('a', 'z'), table('b', 'c')];
+    const fromL0 = pickGarbageCompaction([l0, [], [], []], O, (t) => t.fileNumber === l0[1]!.fileNumber);
+    assert.deepEqual(files(fromL0!.inputs), files(l0), 'L0 goes whole');
+    const last = [table('a', 'b')];
+    assert.equal(
+      pickGarbageCompaction([[], [], [], last], O, () => true),
+      undefined,
+      'the last level stays',
+    );
   });
 });

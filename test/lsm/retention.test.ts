@@ -215,6 +215,28 @@ describe('validateRetention', () => {
 describe('applyRetention', () => {
   const history = [v('a', 9, 90), t('a', 7, 70), v('a', 5, 50), v('a', 3, 30), t('b', 8, 80), t('b', 4, 40)];
 
+  it('drops every version of keys whose branch prefix is garbage, and nothing else', () => {
+    const g = (branch: number, key: string, version: number): TableEntry => ({
+      key: `\0\0\0${String.fromCharCode(branch)}${key}`,
+      version,
+      timestamp: version,
+      value: new Uint8Array([version]),
+    });
+    const entries = [g(1, 'a', 5), g(1, 'a', 3), g(2, 'a', 9), g(2, 'a', 4), g(2, 'b', 7), g(3, 'a', 8)];
+    const kept = [
+      ...applyRetention(entries[Symbol.iterator](), { keepNewest: 1 }, false, new Set(['\0\0\0\x02'])),
+    ];
+    assert.deepEqual(
+      kept.map((e) => [e.key.charCodeAt(3), e.version]),
+      [
+        [1, 5],
+        [3, 8],
+      ],
+    );
+    const all = [...applyRetention(entries[Symbol.iterator](), {}, false, new Set())];
+    assert.equal(all.length, entries.length, 'an empty garbage set drops nothing');
+  });
+
   it('keeps everything with the empty policy, bottom or not', () => {
     assert.deepEqual(retained(history, {}, false), show(history), 'not bottom');
     assert.deepEqual(retained(history, {}, true), show(history), 'bottom: tombstones stay unless asked');

@@ -75,6 +75,7 @@ async function jobOf(root: string): Promise<CompactionJob> {
       bottommost: true,
       blockBytes: 1024,
       sliceEntries: 64,
+      garbage: [],
     };
   } finally {
     await backend.close();
