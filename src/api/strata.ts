@@ -7,12 +7,10 @@ import type { Backend } from '../backend/index.js';
 import {
   binaryToUtf8,
   type Clock,
-  hasLoneSurrogate,
+  checkName,
   invalidArgument,
-  NAME_SIZE_BYTES_MAX,
   type Scheduler,
   StrataError,
-  utf8Encode,
 } from '../base/index.js';
 import { decodeValue, KV_TAG, Kv, type KvDiff, type Value } from '../engine/index.js';
 import {
@@ -191,12 +189,7 @@ export class Branch {
    * the one a branch starts in). Forks, diffs, merges and as-of views carry spaces.
    */
   space(name: string): Branch {
-    if (typeof name !== 'string' || name.length === 0)
-      throw invalidArgument('a space name must be a non-empty string');
-    if (hasLoneSurrogate(name))
-      throw invalidArgument('a space name must be valid Unicode (it has a lone surrogate)');
-    if (utf8Encode(name).length > NAME_SIZE_BYTES_MAX)
-      throw invalidArgument(`a space name is at most ${NAME_SIZE_BYTES_MAX} bytes in UTF-8`);
+    checkName(name, 'space');
     return new Branch(this.storage, this.name, this.branchId, name, this.asOf);
   }
 

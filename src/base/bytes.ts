@@ -3,6 +3,8 @@
  * Multi-byte integers in durable formats are little-endian unless a doc says why not.
  */
 import { assert } from './assert.js';
+import { invalidArgument } from './errors.js';
+import { NAME_SIZE_BYTES_MAX } from './limits.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -175,4 +177,18 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 /** Whether `s` holds a UTF-16 surrogate without its pair (not valid Unicode). */
 export function hasLoneSurrogate(s: string): boolean {
   return LONE_SURROGATE.test(s);
+}
+
+/**
+ * Checks a branch or space name: a non-empty string of at most NAME_SIZE_BYTES_MAX bytes of valid
+ * UTF-8. Throws `invalid_argument` naming `what` ('branch', 'space').
+ */
+export function checkName(name: unknown, what: string): string {
+  if (typeof name !== 'string' || name.length === 0)
+    throw invalidArgument(`a ${what} name must be a non-empty string`);
+  if (hasLoneSurrogate(name))
+    throw invalidArgument(`a ${what} name must be valid Unicode (it has a lone surrogate)`);
+  if (utf8Encode(name).length > NAME_SIZE_BYTES_MAX)
+    throw invalidArgument(`a ${what} name is at most ${NAME_SIZE_BYTES_MAX} bytes in UTF-8`);
+  return name;
 }

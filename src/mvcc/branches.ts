@@ -9,13 +9,7 @@
  * swapped in; `AncestorLink.rebase` does that, caching the rebased keyspace strings so that hot
  * reads on a branch hash no new strings.
  */
-import {
-  hasLoneSurrogate,
-  invalidArgument,
-  NAME_SIZE_BYTES_MAX,
-  StrataError,
-  utf8Encode,
-} from '../base/index.js';
+import { checkName, StrataError } from '../base/index.js';
 import { BRANCH_ID_MAX, type BranchRecord, MAIN_BRANCH_ID } from '../format/index.js';
 
 /** The four-byte branch-id prefix of every storage key of branch `id`. */
@@ -83,13 +77,7 @@ const MAIN_WALK: readonly AncestorLink[] = [
 
 /** Checks a branch name: a non-empty string of at most 255 bytes of valid UTF-8. */
 export function checkBranchName(name: unknown): string {
-  if (typeof name !== 'string' || name.length === 0)
-    throw invalidArgument('a branch name must be a non-empty string');
-  if (hasLoneSurrogate(name))
-    throw invalidArgument('a branch name must be valid Unicode (it has a lone surrogate)');
-  if (utf8Encode(name).length > NAME_SIZE_BYTES_MAX)
-    throw invalidArgument(`a branch name is at most ${NAME_SIZE_BYTES_MAX} bytes in UTF-8`);
-  return name;
+  return checkName(name, 'branch');
 }
 
 export class BranchRegistry {
