@@ -99,3 +99,44 @@ export function decodeBranchRecord(bytes: Uint8Array): Decoded<BranchRecord> {
     value: { id, parent, name, forkVersion, forkTimestamp, state: stateByte === 0 ? 'live' : 'deleted' },
   };
 }
+
+/**
+ * A merge record: the row a merge of branch `source` into branch `target` commits beside its
+ * writes (in the same commit), so that the next merge of the pair starts from what this one took
+ * rather than from the fork point. The row's own version is the merge's. Key: system keyspace,
+ * tag 'M', target id u32 BE, source id u32 BE. Value (little-endian, 12 bytes):
+ *
+ *   0   format version u8     1
+ *   1   reserved u8 × 3       0
+ *   4   source version u64    the source was merged as of this version
+ */
+export const MERGE_RECORD_BYTES = 12;
+
+export interface MergeRecord {
+  readonly sourceVersion: number;
+}
+
+export function mergeRecordKey(target: number, source: number): string {
+  const id = (n: number): string =>
+    String.fromCharCode((n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+  return `\0\0\0\0\0M${id(target)}${id(source)}`;
+}
+
+export function encodeMergeRecord(r: MergeRecord): Uint8Array {
+  const out = new Uint8Array(MERGE_RECORD_BYTES);
+  out[0] = BRANCH_RECORD_FORMAT;
+  setU64(viewOf(out), 4, r.sourceVersion);
+  return out;
+}
+
+export function decodeMergeRecord(bytes: Uint8Array): Decoded<MergeRecord> {
+  if (bytes.length !== MERGE_RECORD_BYTES)
+    return { ok: false, reason: `size ${bytes.length}, expected ${MERGE_RECORD_BYTES}`, at: 0 };
+  if (bytes[0] !== BRANCH_RECORD_FORMAT)
+    return { ok: false, reason: `unknown merge record format ${bytes[0]}`, at: 0 };
+  if (bytes[1] !== 0 || bytes[2] !== 0 || bytes[3] !== 0)
+    return { ok: false, reason: 'reserved bytes are not zero', at: 1 };
+  const sourceVersion = getU64(viewOf(bytes), 4);
+  if (sourceVersion < 0) return { ok: false, reason: 'source version out of range', at: 4 };
+  return { ok: true, value: { sourceVersion } };
+}

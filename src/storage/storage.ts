@@ -18,9 +18,12 @@ import {
   BRANCH_RECORD_PREFIX,
   branchRecordKey,
   decodeBranchRecord,
+  decodeMergeRecord,
   encodeBranchRecord,
+  encodeMergeRecord,
   keyspacePrefix,
   MAIN_BRANCH_ID,
+  mergeRecordKey,
   SYSTEM_BRANCH_ID,
   type WriteOp,
 } from '../format/index.js';
@@ -355,8 +358,9 @@ export class Storage {
 
   /**
    * Three-way merge of branch `sourceId` into branch `targetId`, over every key of the branches:
-   * the base is their lowest common ancestor as of the earlier of the two points where they left
-   * it. A key changed on the source only is copied to the target (a delete as a delete); changed
+   * the base is the source as of the last merge of this pair (a merge record, committed with each
+   * merge that writes), or else their lowest common ancestor as of the earlier of the two points
+   * where they left it. A key changed on the source only is copied to the target (a delete as a delete); changed
    * on both sides to different values, it is a conflict: `strict` writes nothing when there is
    * any, `source-wins` takes the source's, `target-wins` keeps the target's. Everything is one
    * commit with one version. A concurrent write to a key the merge writes fails it with
@@ -375,20 +379,37 @@ export class Storage {
     const lcaT = idsT.get(source[lcaS]!.id) ?? target.length - 1;
     const ls = source[lcaS]!;
     const lt = target[lcaT]!;
-    // The base: the common ancestor, read through its own walk, at the earlier departure.
-    const base: Side = {
-      chain: this.branches.walk(ls.id, true),
-      r: {
-        version: Math.min(ls.versionCap, lt.versionCap, now.version),
-        timestamp: Math.min(ls.timestampCap, lt.timestampCap),
-      },
-    };
     const start = source[0]!.prefix;
     const end = start + BRANCH_END_SUFFIX;
-    const suffixes = new Set([
-      ...this.changedSuffixes(base, s, start, end),
-      ...this.changedSuffixes(base, t, start, end),
-    ]);
+    // The base: where the last merge of this pair left off (the target took the source as of that
+    // version), or else the common ancestor, read through its own walk, at the earlier departure.
+    const recordKey = mergeRecordKey(targetId, sourceId);
+    const last = this.runtime.tree.get(recordKey, now.version, Number.POSITIVE_INFINITY);
+    let base: Side;
+    let suffixes: Set<string>;
+    if (last !== undefined && last.value !== null) {
+      const d = decodeMergeRecord(last.value);
+      if (!d.ok)
+        throw new StrataError('corruption', `a merge record is damaged (${d.reason} at byte ${d.at})`);
+      base = {
+        chain: source,
+        r: { version: Math.min(d.value.sourceVersion, now.version), timestamp: Infinity },
+      };
+      // Keys the source left alone since then need nothing, whatever the target did to them.
+      suffixes = this.changedSuffixes(base, s, start, end);
+    } else {
+      base = {
+        chain: this.branches.walk(ls.id, true),
+        r: {
+          version: Math.min(ls.versionCap, lt.versionCap, now.version),
+          timestamp: Math.min(ls.timestampCap, lt.timestampCap),
+        },
+      };
+      suffixes = new Set([
+        ...this.changedSuffixes(base, s, start, end),
+        ...this.changedSuffixes(base, t, start, end),
+      ]);
+    }
     const ops: WriteOp[] = [];
     const observed: [string, number | undefined][] = [];
     const conflicts: MergeConflict[] = [];
@@ -409,6 +430,8 @@ export class Storage {
     if ((strategy === 'strict' && conflicts.length > 0) || ops.length === 0) {
       return { version: this.version, applied: 0, conflicts };
     }
+    const applied = ops.length;
+    ops.push({ key: recordKey, value: encodeMergeRecord({ sourceVersion: now.version }) });
     const c = await this.commit(ops, () => {
       for (const [key, version] of observed) {
         if (this.headVersion(key) !== version)
@@ -421,7 +444,7 @@ export class Storage {
           );
       }
     });
-    return { version: c.version, applied: ops.length, conflicts };
+    return { version: c.version, applied, conflicts };
   }
 
   /** The walk a read of `key` (any storage key or keyspace) takes, or undefined for main. */

@@ -287,11 +287,24 @@ describe('branches', () => {
       ],
       'a and the delete of x applied, k kept',
     );
+    // A second merge starts where the first left off: what the source has not changed since
+    // needs nothing, whatever the target did (no conflict for k, though main changed it again).
     await main.kv.put('k', 'main 2');
+    await main.kv.put('a', 'main edit');
+    const quiet = await main.merge(exp);
+    assert.deepEqual([quiet.applied, quiet.conflicts], [0, []]);
+    await exp.kv.put('k', 'exp 2');
+    const strictAgain = await main.merge(exp);
+    assert.deepEqual(
+      strictAgain.conflicts.map((c) => [c.key, c.base, c.source, c.target]),
+      [['k', 'exp', 'exp 2', 'main 2']],
+      'the base of the second merge is the source as the first merge took it',
+    );
     const taken = await main.merge(exp, { strategy: 'source-wins' });
     assert.equal(taken.applied, 1);
-    assert.equal(main.kv.get('k'), 'exp');
-    assert.equal(exp.kv.get('k'), 'exp', 'the source is unchanged');
+    assert.equal(main.kv.get('k'), 'exp 2');
+    assert.equal(main.kv.get('a'), 'main edit', "the target's own later change stays");
+    assert.equal(exp.kv.get('k'), 'exp 2', 'the source is unchanged');
     await rejectsCode(() => main.merge('main'), 'invalid_argument', 'into itself');
     await rejectsCode(
       () => main.merge('exp', { strategy: 'ours' as never }),

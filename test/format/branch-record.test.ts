@@ -11,8 +11,11 @@ import {
   type BranchRecord,
   branchRecordKey,
   decodeBranchRecord,
+  decodeMergeRecord,
   encodeBranchRecord,
+  encodeMergeRecord,
   keyspacePrefix,
+  mergeRecordKey,
 } from '../../src/format/index.js';
 import { checkHostile } from '../helpers/hostile.js';
 
@@ -117,6 +120,49 @@ describe('branch record', () => {
         return 'ok';
       },
       { seed: 907, flipsRejected: false },
+    );
+  });
+});
+
+describe('merge record', () => {
+  const GOLDEN_MERGE =
+    '01' + // format version 1
+    '000000' + // reserved
+    '2a00000000000000'; // source version 42
+
+  it('encodes to the golden bytes and back; its key names target then source', () => {
+    assert.equal(toHex(encodeMergeRecord({ sourceVersion: 42 })), GOLDEN_MERGE);
+    const d = decodeMergeRecord(fromHex(GOLDEN_MERGE));
+    assert.ok(d.ok);
+    assert.deepEqual(d.value, { sourceVersion: 42 });
+    const key = mergeRecordKey(7, 2);
+    assert.equal(toHex(Uint8Array.from(key, (c) => c.charCodeAt(0))), `${'00'.repeat(5)}4d0000000700000002`);
+    assert.ok(key > BRANCH_RECORD_END, 'merge records sort after every branch record');
+  });
+
+  it('rejects bad bytes, and treats its input as hostile', () => {
+    const golden = fromHex(GOLDEN_MERGE);
+    for (const [what, damage, at] of [
+      ['format', (b: Uint8Array) => (b[0] = 9), 0],
+      ['reserved', (b: Uint8Array) => (b[2] = 1), 1],
+      ['version beyond 2^53', (b: Uint8Array) => (b[11] = 0x40), 4],
+    ] as const) {
+      const b = golden.slice();
+      damage(b);
+      const d = decodeMergeRecord(b);
+      assert.ok(!d.ok && d.at === at, what);
+    }
+    assert.ok(!decodeMergeRecord(golden.subarray(0, 11)).ok, 'short');
+    checkHostile(
+      'decodeMergeRecord',
+      golden,
+      (b) => {
+        const d = decodeMergeRecord(b);
+        if (!d.ok) return 'bad';
+        assert.ok(Number.isSafeInteger(d.value.sourceVersion) && d.value.sourceVersion >= 0);
+        return 'ok';
+      },
+      { seed: 911, flipsRejected: false },
     );
   });
 });

@@ -195,6 +195,8 @@ async function runSeed(seed: number): Promise<SeedStats> {
   let merges = 0;
   let deletes = 0;
   const pick = (): ModelBranch => [...branches.values()][rnd.int(branches.size)]!;
+  /** Per "target<source": the version the last writing merge took the source at. */
+  const merged = new Map<string, number>();
 
   for (let step = 0; step < STEPS; step++) {
     const where = `seed ${seed}, step ${step}`;
@@ -246,7 +248,9 @@ async function runSeed(seed: number): Promise<SeedStats> {
       if (source !== m) {
         const strategy = (['strict', 'source-wins', 'target-wins'] as const)[rnd.int(3)]!;
         const now = db.version;
-        const base = mergeBase(source, m, now);
+        const lastMerge = merged.get(`${m.name}<${source.name}`);
+        const base =
+          lastMerge !== undefined ? { branch: source, version: lastMerge } : mergeBase(source, m, now);
         const writes: [string, string | undefined][] = [];
         const conflicts: string[] = [];
         for (const k of allKeys(source, m, base.branch)) {
@@ -269,6 +273,8 @@ async function runSeed(seed: number): Promise<SeedStats> {
         const applied = strategy === 'strict' && conflicts.length > 0 ? [] : writes;
         assert.equal(report.applied, applied.length, `${where}: merge applied`);
         for (const [k, v] of applied) m.write(k, report.version, v ?? null);
+        // A merge that writes records how far it took the source: the next one starts there.
+        if (applied.length > 0) merged.set(`${m.name}<${source.name}`, now);
         merges++;
       }
     } else if (r < 73 && branches.size > 2) {
@@ -276,6 +282,11 @@ async function runSeed(seed: number): Promise<SeedStats> {
       if (victim.name !== 'main') {
         await db.deleteBranch(victim.name);
         branches.delete(victim.name);
+        // Records are by branch id: a later branch of the same name starts without them.
+        for (const k of [...merged.keys()]) {
+          const [tName, sName] = k.split('<');
+          if (tName === victim.name || sName === victim.name) merged.delete(k);
+        }
         assert.throws(
           () => db.branch(victim.name),
           (e: unknown) => isStrataError(e, 'not_found'),
