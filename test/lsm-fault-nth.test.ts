@@ -9,10 +9,10 @@
  * - flush: a memtable of committed writes spread over several WAL segments; `compact()` writes
  *   it as an L0 table, installs the manifest edit (an append: the log is far from its roll size)
  *   and deletes the WAL segments the table covers; `settle()` waits for that background tail.
- * - compaction: three L0 tables flushed by an earlier session with the default L0 trigger,
- *   reopened with `l0CompactionTrigger: 2` (opening starts no compaction); `settle()` kicks the
- *   L0 → L1 compaction, whose output is cut into several small tables, installs it and deletes
- *   the inputs. Nothing is flushed in the phase.
+ * - compaction: three L0 tables flushed by an earlier session, reopened with the L0 trigger at 4
+ *   (opening starts no compaction) and newer commits in the memtable; `db.compact()` flushes a
+ *   fourth L0 table and then runs the L0 → L1 compaction it starts, whose output is cut into
+ *   several small tables, installs it and deletes the inputs.
  * - manifest roll: `manifestRollBytes: 1`, and a flush whose edit no longer fits next to the
  *   log's base, so the log rolls: new log written and synced, `manifest/current` published, old
  *   log deleted.
@@ -329,13 +329,16 @@ const FLUSH: Phase = {
   },
 };
 
-/** Session 1 flushes three L0 tables (default trigger 4); the session under test compacts at 2. */
+/**
+ * Session 1 flushes three L0 tables; the session under test (L0 trigger 4, so opening starts no
+ * compaction) holds newer commits in its memtable, and the phase is `db.compact()`: the flush of
+ * a fourth L0 table, then the compaction of all four into L1 that it starts.
+ */
 const COMPACTION_SIZES: Tuning = { tableTargetBytes: 1024, blockBytes: 512 };
 const COMPACTION: Phase = {
   name: 'compaction',
-  lsm: { ...COMPACTION_SIZES, l0CompactionTrigger: 2 },
-  // settle() kicks the background work the tree owes: with no memtable frozen, the compaction.
-  run: (db) => db.settle(),
+  lsm: { ...COMPACTION_SIZES, l0CompactionTrigger: 4 },
+  run: (db) => db.compact(),
   tablesBefore: true,
   async setup(env, durability) {
     const shadow = new Shadow();
@@ -354,7 +357,7 @@ const COMPACTION: Phase = {
       [3, 3, 0],
       'setup: three L0 tables, and opening started no compaction',
     );
-    // Newer writes in the memtable (and the WAL) while the tables are compacted.
+    // Newer writes in the memtable (and the WAL): the phase flushes them, then compacts.
     await setupCommits(env, db, shadow, durability, 6);
     assert.equal(db.stats().tree.compactions, 0, 'setup: writes below the memtable size start nothing');
     return { db, shadow };
@@ -362,7 +365,7 @@ const COMPACTION: Phase = {
   evidence(db, disk, before, label) {
     const after = snapshot(db, disk);
     assert.equal(after.compactions, before.compactions + 1, `${label}: one compaction ran in the phase`);
-    assert.equal(after.flushes, before.flushes, `${label}: nothing was flushed`);
+    assert.equal(after.flushes, before.flushes + 1, `${label}: one flush, the fourth L0 table`);
     assert.equal(after.levels[0], 0, `${label}: L0 was compacted away`);
     assert.ok(after.levels[1]! >= 3, `${label}: into several L1 tables (got ${after.levels[1]})`);
     assert.equal(
