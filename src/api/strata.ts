@@ -53,8 +53,14 @@ export interface OpenOptions {
    * behind. See docs/limits.md.
    */
   memoryBudgetBytes?: number;
-  /** Which old versions compaction may drop (default: keep every version). */
+  /**
+   * Which old versions compaction may drop (default: keep every version). Whatever it says, the
+   * versions a live branch reads at its fork point are kept; reads of a point older than what
+   * was kept fail with `history_unavailable`. See docs/ARCHITECTURE.md ("Retention").
+   */
   retention?: RetentionPolicy;
+  /** Retention per branch name, overriding `retention` for that branch. */
+  branchRetention?: Record<string, RetentionPolicy>;
   /** Finer sizing of memtables, tables and levels (mostly for tests). */
   lsm?: LsmTuning;
   /**
@@ -80,6 +86,14 @@ function checkOptions(options: unknown): OpenOptions {
   }
   if (o.memoryBudgetBytes !== undefined || o.lsm !== undefined) treeSizing(o.memoryBudgetBytes, o.lsm);
   if (o.retention !== undefined) validateRetention(o.retention);
+  if (o.branchRetention !== undefined) {
+    if (typeof o.branchRetention !== 'object' || o.branchRetention === null)
+      throw invalidArgument('branchRetention must be an object of branch name to retention policy');
+    for (const [name, policy] of Object.entries(o.branchRetention)) {
+      checkName(name, 'branch');
+      validateRetention(policy);
+    }
+  }
   if (o.compactionWorker !== undefined && typeof o.compactionWorker !== 'boolean')
     throw invalidArgument(`compactionWorker must be a boolean; got ${String(o.compactionWorker)}`);
   for (const k of ['checkpointWalBytes', 'walSegmentBytes'] as const) {
@@ -305,6 +319,7 @@ export class Strata {
       ...(o.walSegmentBytes === undefined ? {} : { segmentBytesTarget: o.walSegmentBytes }),
       ...(o.memoryBudgetBytes === undefined ? {} : { memoryBudgetBytes: o.memoryBudgetBytes }),
       ...(o.retention === undefined ? {} : { retention: o.retention }),
+      ...(o.branchRetention === undefined ? {} : { branchRetention: o.branchRetention }),
       ...(o.lsm === undefined ? {} : { lsm: o.lsm }),
       ...(offload === undefined ? {} : { offload }),
     });

@@ -57,6 +57,8 @@ export interface CommitRuntimeOptions {
   lsm?: LsmTuning;
   /** Runs compactions off the main thread (owned by the runtime from here on: closed with it). */
   offload?: CompactionOffload;
+  /** Start with compactions held until `tree.releaseCompactions()` (see TreeOptions.holdCompactions). */
+  holdCompactions?: boolean;
   /** Which versions compaction may drop (default: keep every version). */
   retention?: RetentionPolicy;
   segmentBytesTarget?: number;
@@ -120,6 +122,7 @@ export class CommitRuntime {
       retention: options.retention ?? {},
       ...sizing,
       offload: options.offload,
+      holdCompactions: options.holdCompactions === true,
     };
     if (options.durability === 'ephemeral') {
       const tree = await LsmTree.open(

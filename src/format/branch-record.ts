@@ -6,7 +6,9 @@
  *
  *   0   format version u8      1
  *   1   state u8               0 = live, 1 = deleted
- *   2   reserved u16           0
+ *   2   flags u8               bit 0: forked at the newest version (its fork point was never
+ *                              older than what retention keeps); other bits 0
+ *   3   reserved u8            0
  *   4   branch id u32          ≥ 2 (0 is the system keyspace, 1 is main, which has no record)
  *   8   parent id u32          ≥ 1, ≠ branch id
  *   12  fork version u64       the parent's rows at or below it are visible to the branch
@@ -35,6 +37,8 @@ export interface BranchRecord {
   readonly forkVersion: number;
   readonly forkTimestamp: number;
   readonly state: BranchState;
+  /** Forked at the newest version, not at a past point (see docs/formats/branch-record.md). */
+  readonly forkedAtNewest: boolean;
 }
 
 /**
@@ -55,6 +59,7 @@ export function encodeBranchRecord(r: BranchRecord): Uint8Array {
   const view = viewOf(out);
   out[0] = BRANCH_RECORD_FORMAT;
   out[1] = r.state === 'live' ? 0 : 1;
+  out[2] = r.forkedAtNewest ? 1 : 0;
   view.setUint32(4, r.id, true);
   view.setUint32(8, r.parent, true);
   setU64(view, 12, r.forkVersion);
@@ -74,7 +79,9 @@ export function decodeBranchRecord(bytes: Uint8Array): Decoded<BranchRecord> {
   if (bytes[0] !== BRANCH_RECORD_FORMAT) return bad(`unknown branch record format ${bytes[0]}`, 0);
   const stateByte = bytes[1]!;
   if (stateByte > 1) return bad(`unknown branch state ${stateByte}`, 1);
-  if (view.getUint16(2, true) !== 0) return bad('reserved bytes are not zero', 2);
+  const flags = bytes[2]!;
+  if ((flags & ~1) !== 0) return bad(`unknown flags ${flags}`, 2);
+  if (bytes[3] !== 0) return bad('reserved byte is not zero', 3);
   const id = view.getUint32(4, true);
   if (id <= MAIN_BRANCH_ID || id > BRANCH_ID_MAX) return bad(`bad branch id ${id}`, 4);
   const parent = view.getUint32(8, true);
@@ -96,7 +103,15 @@ export function decodeBranchRecord(bytes: Uint8Array): Decoded<BranchRecord> {
   }
   return {
     ok: true,
-    value: { id, parent, name, forkVersion, forkTimestamp, state: stateByte === 0 ? 'live' : 'deleted' },
+    value: {
+      id,
+      parent,
+      name,
+      forkVersion,
+      forkTimestamp,
+      state: stateByte === 0 ? 'live' : 'deleted',
+      forkedAtNewest: (flags & 1) === 1,
+    },
   };
 }
 

@@ -75,10 +75,42 @@ export function validateRetention(policy: RetentionPolicy): void {
 }
 
 /**
- * Filters one compaction's stream by `policy`. `bottommost` says the output has no older data
- * below it (CompactionPick.bottommost); only then may tombstones be dropped. Every version of a
- * key whose first GARBAGE_PREFIX_CHARS chars (its branch id) are in `garbage` is dropped: the
- * caller passes the branches nothing can read any more.
+ * What one branch's keys keep: its policy, and the points (version cap, timestamp cap) at which
+ * live descendants read it. For each such point, the version visible there — the newest at or
+ * below the version cap and at or before the timestamp cap — and every newer version are kept,
+ * whatever the policy says, so what a branch keeps is always its newest versions without gaps.
+ */
+export interface BranchRetention {
+  readonly policy: RetentionPolicy;
+  readonly caps: readonly (readonly [number, number])[];
+}
+
+/**
+ * Per branch (keyed by the 4-char branch-id prefix of storage keys), what compaction keeps;
+ * branches not listed keep by the default policy with no caps. Plain data (it travels to the
+ * compaction worker).
+ */
+export interface RetentionPlan {
+  readonly branches: readonly (readonly [string, BranchRetention])[];
+}
+
+/** Whether `policy` can drop anything but tombstones at the bottom (which never changes a read). */
+export function dropsVersions(policy: RetentionPolicy): boolean {
+  return policy.keepNewest !== undefined || policy.dropShadowedBefore !== undefined;
+}
+
+interface Rules {
+  keepNewest: number;
+  shadowBefore: number;
+  dropTombstones: boolean;
+  caps: readonly (readonly [number, number])[];
+}
+
+/**
+ * Filters one compaction's stream by `policy` (and, per branch, by `plan`). `bottommost` says the
+ * output has no older data below it (CompactionPick.bottommost); only then may tombstones be
+ * dropped. Every version of a key whose first GARBAGE_PREFIX_CHARS chars (its branch id) are in
+ * `garbage` is dropped: the caller passes the branches nothing can read any more.
  *
  * Requires: the entries of one key contiguous, newest first (internal order, or its reverse).
  * Returns: a lazy stream of the entries kept, in the input's order. Throws: StrataError
@@ -91,34 +123,52 @@ export function applyRetention(
   policy: RetentionPolicy,
   bottommost: boolean,
   garbage?: ReadonlySet<string>,
+  plan?: RetentionPlan,
+  gapless = false,
 ): Generator<TableEntry> {
   validateRetention(policy);
+  // With `gapless`, versions are dropped only where nothing older lies below (bottommost):
+  // dropping the oldest versions a compaction sees while older ones remain in a lower level
+  // would leave a gap, and the tree's reads rely on a key keeping its newest versions without gaps.
+  const drops = bottommost || !gapless;
+  const rulesOf = (p: RetentionPolicy, caps: readonly (readonly [number, number])[]): Rules => ({
+    keepNewest: drops ? (p.keepNewest ?? Number.POSITIVE_INFINITY) : Number.POSITIVE_INFINITY,
+    shadowBefore: drops ? (p.dropShadowedBefore ?? Number.NEGATIVE_INFINITY) : Number.NEGATIVE_INFINITY,
+    dropTombstones: bottommost && p.dropBottomTombstones === true,
+    caps,
+  });
+  const fallback = rulesOf(policy, []);
+  const byBranch = new Map<string, Rules>();
+  for (const [prefix, r] of plan?.branches ?? []) {
+    validateRetention(r.policy);
+    byBranch.set(prefix, rulesOf(r.policy, r.caps));
+  }
   return retain(
     entries,
-    policy.keepNewest ?? Number.POSITIVE_INFINITY,
-    policy.dropShadowedBefore ?? Number.NEGATIVE_INFINITY,
-    bottommost && policy.dropBottomTombstones === true,
+    (key) => byBranch.get(key.slice(0, GARBAGE_PREFIX_CHARS)) ?? fallback,
     garbage !== undefined && garbage.size > 0 ? garbage : undefined,
   );
 }
 
-/** The length of the key prefix `garbage` sets hold: a storage key's branch id. */
+/** The length of the key prefix `garbage` sets and plans use: a storage key's branch id. */
 export const GARBAGE_PREFIX_CHARS = 4;
 
 function* retain(
   entries: Iterator<TableEntry>,
-  keepNewest: number,
-  shadowBefore: number,
-  dropTombstones: boolean,
+  rulesFor: (key: string) => Rules,
   garbage: ReadonlySet<string> | undefined,
 ): Generator<TableEntry> {
-  // Per key: versions seen so far, whether one of them has timestamp <= shadowBefore, and (when
-  // dropping tombstones) the kept tombstones not yet followed by a kept value.
+  // Per key: its rules, versions seen so far, whether one of them has timestamp <= shadowBefore,
+  // how many caps are not yet met (entries are kept until all are), and (when dropping
+  // tombstones) the kept tombstones not yet followed by a kept value.
   let key: string | undefined;
+  let rules: Rules | undefined;
   let seen = 0;
   let shadowed = false;
   let prevVersion = 0;
   let garbageKey = false;
+  let capsOpen = 0;
+  const met: boolean[] = [];
   const heldTombstones: TableEntry[] = [];
   let done = false;
   try {
@@ -128,9 +178,13 @@ function* retain(
       const e = r.value;
       if (e.key !== key) {
         key = e.key;
+        rules = rulesFor(key);
         seen = 0;
         shadowed = false;
         garbageKey = garbage?.has(key.slice(0, GARBAGE_PREFIX_CHARS)) ?? false;
+        capsOpen = rules.caps.length;
+        met.length = capsOpen;
+        met.fill(false);
         // Trailing tombstones of the previous key: nothing older follows, so they go.
         heldTombstones.length = 0;
       } else {
@@ -142,17 +196,30 @@ function* retain(
       prevVersion = e.version;
       // A key of a branch no one can read any more: every version goes.
       if (garbageKey) continue;
+      const ru = rules!;
+      // Kept for a descendant: every entry until the last cap is met, that one included.
+      const protectedEntry = capsOpen > 0;
+      for (let i = 0; i < ru.caps.length && capsOpen > 0; i++) {
+        const cap = ru.caps[i]!;
+        if (!met[i] && e.version <= cap[0] && e.timestamp <= cap[1]) {
+          met[i] = true;
+          capsOpen--;
+        }
+      }
       // Both rules only ever drop a suffix of the key's versions: once one drops, all older go.
-      const drop = seen >= keepNewest || shadowed;
+      const drop = !protectedEntry && (seen >= ru.keepNewest || shadowed);
       seen++;
-      if (e.timestamp <= shadowBefore) shadowed = true;
+      if (e.timestamp <= ru.shadowBefore) shadowed = true;
       if (drop) continue;
-      if (dropTombstones) {
+      if (ru.dropTombstones && !protectedEntry) {
         if (e.value === null) {
           heldTombstones.push(e);
           continue;
         }
         // A value is kept below them, so the held tombstones hide it from older reads: keep them.
+        for (let i = 0; i < heldTombstones.length; i++) yield heldTombstones[i]!;
+        heldTombstones.length = 0;
+      } else if (heldTombstones.length > 0) {
         for (let i = 0; i < heldTombstones.length; i++) yield heldTombstones[i]!;
         heldTombstones.length = 0;
       }

@@ -18,7 +18,7 @@ import type { TableEntry, TableMeta } from '../format/index.js';
 import { BlockCache } from './block-cache.js';
 import { type LevelOptions, OutputSplitter } from './compaction-picker.js';
 import { mergeEntries } from './merge.js';
-import { applyRetention, type RetentionPolicy } from './retention.js';
+import { applyRetention, type RetentionPlan, type RetentionPolicy } from './retention.js';
 import { TableBuilder } from './table-builder.js';
 import { TableReader } from './table-reader.js';
 
@@ -96,6 +96,8 @@ export interface CompactionJob {
   readonly sliceEntries: number;
   /** Branch-id key prefixes whose rows are garbage: every version of their keys is dropped. */
   readonly garbage: readonly string[];
+  /** Per-branch policies and the points descendants read them at (see RetentionPlan). */
+  readonly plan?: RetentionPlan;
 }
 
 /**
@@ -132,6 +134,8 @@ export function* compactionOutputs(
       job.retention,
       job.bottommost,
       new Set(job.garbage),
+      job.plan,
+      true,
     );
     yield* tableOutputs(merged, {
       blockBytes: job.blockBytes,

@@ -31,7 +31,7 @@ import {
 import type { LsmState, ManifestLog } from './manifest-log.js';
 import { entryAt, Memtable, type VersionEntry } from './memtable.js';
 import { mergeEntries, mergeEntriesReverse, newestPerKey } from './merge.js';
-import type { RetentionPolicy } from './retention.js';
+import type { RetentionPlan, RetentionPolicy } from './retention.js';
 import {
   type CompactionJob,
   type CompactionOffload,
@@ -71,6 +71,11 @@ export interface TreeOptions {
   sliceEntries?: number;
   /** Where compactions run when not on this thread (a worker thread in Node). */
   offload?: CompactionOffload | undefined;
+  /**
+   * Start with compactions held until releaseCompactions(): the layer above must first say what
+   * they may drop (setRetentionPlan, setGarbage). Flushes run regardless.
+   */
+  holdCompactions?: boolean;
 }
 
 /** A live table: its metadata, an open reader of its object, and its parsed index when cached. */
@@ -175,6 +180,10 @@ export class LsmTree {
   private compacting: Promise<void> | undefined;
   /** Resolved (and replaced) whenever a flush or compaction installs, or the tree fails. */
   private progress: { promise: Promise<void>; resolve: () => void };
+  /** No compaction starts while true (see TreeOptions.holdCompactions). */
+  private compactionsHeld: boolean;
+  /** Per-branch retention (see setRetentionPlan); undefined: the default policy everywhere. */
+  private plan: RetentionPlan | undefined;
   /** See setGarbage; `cleanTables` were written by compactions that dropped all of it. */
   private garbage: readonly string[] = [];
   private readonly cleanTables = new Set<number>();
@@ -195,6 +204,7 @@ export class LsmTree {
     handles: TableHandle[],
   ) {
     this.blockCache = new BlockCache(o.blockCacheBytes + o.tableCacheBytes);
+    this.compactionsHeld = o.holdCompactions === true;
     for (const h of handles) this.handles.set(h.meta.fileNumber, h);
     this.view = new View(state, this.handlesOf(state));
     this.progress = LsmTree.newProgress();
@@ -572,7 +582,12 @@ export class LsmTree {
         this.kick();
       });
     }
-    if (this.compacting === undefined && this.frozen.length === 0 && this.pick() !== undefined) {
+    if (
+      this.compacting === undefined &&
+      !this.compactionsHeld &&
+      this.frozen.length === 0 &&
+      this.pick() !== undefined
+    ) {
       this.compacting = this.compactLoop().finally(() => {
         this.compacting = undefined;
         this.kick();
@@ -594,6 +609,20 @@ export class LsmTree {
     if (this.cleanTables.has(t.fileNumber)) return false;
     for (const p of this.garbage) if (t.smallest < `${p}\xff\xff` && t.largest >= p) return true;
     return false;
+  }
+
+  /** Lets compactions start (see TreeOptions.holdCompactions). */
+  releaseCompactions(): void {
+    this.compactionsHeld = false;
+    this.kick();
+  }
+
+  /**
+   * Sets what compactions keep per branch: each branch's policy and the points its live
+   * descendants read it at (RetentionPlan). Compactions starting from now use it.
+   */
+  setRetentionPlan(plan: RetentionPlan | undefined): void {
+    this.plan = plan;
   }
 
   /**
@@ -807,6 +836,7 @@ export class LsmTree {
         blockBytes: this.o.blockBytes,
         sliceEntries: this.o.sliceEntries ?? SLICE_ENTRIES_DEFAULT,
         garbage: this.garbage,
+        ...(this.plan === undefined ? {} : { plan: this.plan }),
       };
       const checkRunning = (): void => {
         if (this.failure !== undefined) throw this.failure;
@@ -926,6 +956,11 @@ export class LsmTree {
     await this.o.offload?.close();
     await Promise.allSettled([this.flushing, this.compacting]);
     for (const h of this.handles.values()) h.file.close();
+  }
+
+  /** Resolves once the compactions running now (if any) have finished; failures are left to them. */
+  async compactionDone(): Promise<void> {
+    await this.compacting?.catch(() => undefined);
   }
 
   /** Waits until no flush or compaction has work left (tests and benchmarks). */

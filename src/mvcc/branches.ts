@@ -66,6 +66,7 @@ const MAIN: BranchInfo = {
     forkVersion: 0,
     forkTimestamp: Number.POSITIVE_INFINITY,
     state: 'live',
+    forkedAtNewest: true,
   },
   createdVersion: 0,
   createdAt: 0,
@@ -117,6 +118,11 @@ export class BranchRegistry {
 
   byIdOrUndefined(id: number): BranchInfo | undefined {
     return this.byId.get(id);
+  }
+
+  /** Every branch ever recorded, deleted ones included, main first. */
+  all(): BranchInfo[] {
+    return [...this.byId.values()].sort((a, b) => a.record.id - b.record.id);
   }
 
   /** Every live branch, main first, then by creation. */
@@ -210,11 +216,17 @@ export class BranchRegistry {
   }
 
   /** A record for a new fork of live branch `parent` (not yet registered); checks the name. */
-  propose(name: string, parent: number, forkVersion: number, forkTimestamp: number): BranchRecord {
+  propose(
+    name: string,
+    parent: number,
+    forkVersion: number,
+    forkTimestamp: number,
+    forkedAtNewest: boolean,
+  ): BranchRecord {
     if (this.byName.has(name) || this.pendingNames.has(name))
       throw new StrataError('conflict', `a branch named '${name}' already exists`, { committed: 'no' });
     if (this.nextId > BRANCH_ID_MAX) throw new StrataError('invalid_argument', 'no branch ids are left');
-    return { id: this.nextId++, parent, name, forkVersion, forkTimestamp, state: 'live' };
+    return { id: this.nextId++, parent, name, forkVersion, forkTimestamp, state: 'live', forkedAtNewest };
   }
 
   /** Inside the fork's commit: the name is taken from now on, or throws `conflict`. */

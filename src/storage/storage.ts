@@ -27,12 +27,13 @@ import {
   SYSTEM_BRANCH_ID,
   type WriteOp,
 } from '../format/index.js';
-import type { Found, TreeStats } from '../lsm/index.js';
+import { dropsVersions, type Found, type RetentionPolicy, type TreeStats } from '../lsm/index.js';
 import {
   type AncestorLink,
   type BranchInfo,
   BranchRegistry,
   branchIdOf,
+  branchKeyPrefix,
   checkBranchName,
 } from '../mvcc/index.js';
 
@@ -98,6 +99,20 @@ interface Side {
   r: Resolved;
 }
 
+/**
+ * Whether `policy` may have dropped versions older than `kept` (a key's kept versions, newest
+ * first): it keeps the newest versions without gaps, so only when it kept as many as it keeps, or
+ * the oldest kept is old enough to shadow older ones.
+ */
+function mayHaveDropped(policy: RetentionPolicy, kept: readonly Found[]): boolean {
+  if (kept.length === 0) return false;
+  const oldest = kept[kept.length - 1]!;
+  return (
+    (policy.keepNewest !== undefined && kept.length >= policy.keepNewest) ||
+    (policy.dropShadowedBefore !== undefined && oldest.timestamp <= policy.dropShadowedBefore)
+  );
+}
+
 function liveValue(e: Found | undefined): Uint8Array | undefined {
   return e === undefined || e.value === null ? undefined : e.value;
 }
@@ -121,7 +136,10 @@ export interface ScanOptions {
   at?: ReadPoint;
 }
 
-export type StorageOptions = CommitRuntimeOptions;
+export interface StorageOptions extends CommitRuntimeOptions {
+  /** Retention per branch name, overriding `retention` (the database's default) for that branch. */
+  branchRetention?: Readonly<Record<string, RetentionPolicy>>;
+}
 
 /** Resolved read point: a version cap and an optional timestamp cap. */
 interface Resolved {
@@ -142,14 +160,27 @@ function branchInfoOf(e: TableEntry): BranchInfo | undefined {
 }
 
 export class Storage {
+  /** Per branch id: the retention policy, where it drops versions (see refreshRetention). */
+  private dropping = new Map<number, RetentionPolicy>();
+  /**
+   * Per branch id: the read points (`version:timestamp`) live descendants read it at that were
+   * kept from the moment they were first read (forks made at the newest version): reads there
+   * need no check.
+   */
+  private protectedCaps = new Map<number, Set<string>>();
+  /** Caps of forks being committed: (branch id, version cap, timestamp cap) per ancestor. */
+  private readonly pendingCaps: (readonly [number, number, number])[][] = [];
+
   private constructor(
     private readonly runtime: CommitRuntime,
     private readonly branches: BranchRegistry,
-    private readonly forkAllowed: boolean,
+    private readonly defaultRetention: RetentionPolicy,
+    private readonly branchRetention: Readonly<Record<string, RetentionPolicy>>,
   ) {}
 
   static async open(options: StorageOptions): Promise<Storage> {
-    const runtime = await CommitRuntime.open(options);
+    // Compactions wait until what they may drop (retention per branch, garbage) is known.
+    const runtime = await CommitRuntime.open({ ...options, holdCompactions: true });
     try {
       const infos: BranchInfo[] = [];
       const visible = runtime.visibleVersion;
@@ -157,14 +188,12 @@ export class Storage {
         const info = branchInfoOf(e);
         if (info !== undefined) infos.push(info);
       }
-      const r = options.retention ?? {};
-      // A retention policy that drops versions would drop rows a fork still sees; branch-aware
-      // retention (kept while a child's fork point needs them) is not built yet.
-      const dropsVersions =
-        r.keepNewest !== undefined || r.dropShadowedBefore !== undefined || r.dropBottomTombstones === true;
       const branches = new BranchRegistry(infos);
       runtime.tree.setGarbage(branches.garbagePrefixes());
-      return new Storage(runtime, branches, !dropsVersions);
+      const storage = new Storage(runtime, branches, options.retention ?? {}, options.branchRetention ?? {});
+      storage.refreshRetention();
+      runtime.tree.releaseCompactions();
+      return storage;
     } catch (error) {
       await runtime.close().catch(() => undefined);
       throw error;
@@ -198,15 +227,19 @@ export class Storage {
     const parent = this.branches.byIdOrUndefined(parentId);
     if (parent === undefined || parent.record.state !== 'live')
       throw new StrataError('not_found', `branch #${parentId} does not exist`, { committed: 'no' });
-    if (!this.forkAllowed) {
-      throw new StrataError(
-        'invalid_argument',
-        'forking needs every version kept: this database was opened with a retention policy that drops versions, and branch-aware retention is not available yet',
-        { committed: 'no' },
-      );
-    }
     const r = this.resolve(at);
-    const record = this.branches.propose(name, parentId, r.version, r.timestamp);
+    const record = this.branches.propose(name, parentId, r.version, r.timestamp, at === undefined);
+    // The points the new branch will read its ancestors at are kept from before its record is
+    // even committed, and compactions planned without them are waited for: nothing the fork
+    // will see can be dropped in between.
+    const pending: [number, number, number][] = this.branches
+      .walk(parentId)
+      .map((l) => [l.id, Math.min(l.versionCap, r.version), Math.min(l.timestampCap, r.timestamp)]);
+    if (this.dropping.size > 0) {
+      this.pendingCaps.push(pending);
+      this.refreshRetention();
+      await this.runtime.tree.compactionDone();
+    }
     let created: { version: number; timestamp: number } | undefined;
     try {
       const c = await this.runtime.commit(
@@ -216,6 +249,9 @@ export class Storage {
       created = c;
     } finally {
       this.branches.settle(record, created);
+      const i = this.pendingCaps.indexOf(pending);
+      if (i >= 0) this.pendingCaps.splice(i, 1);
+      this.refreshRetention();
     }
     const info = this.branches.byIdOrUndefined(record.id);
     if (info === undefined) throw new StrataError('closed', 'the fork was not registered');
@@ -248,6 +284,7 @@ export class Storage {
       // Its rows become garbage only once the delete is durable: a crash that lost the delete
       // would bring the branch back, and it must come back whole.
       if (done) {
+        this.refreshRetention();
         this.runtime.sync().then(
           () => this.runtime.tree.setGarbage(this.branches.garbagePrefixes()),
           () => undefined,
@@ -447,6 +484,132 @@ export class Storage {
     return { version: c.version, applied, conflicts };
   }
 
+  // --- retention -------------------------------------------------------------------------------
+
+  /**
+   * Recomputes what compactions keep: each branch's policy (its override by name, or the
+   * database's) and the points its live descendants read it at, which are kept whatever the
+   * policy. Runs at open and after every fork and delete.
+   */
+  private refreshRetention(): void {
+    const caps = new Map<number, [number, number][]>();
+    const exempt = new Map<number, Set<string>>();
+    for (const fork of this.pendingCaps) {
+      for (const [id, v, t] of fork) {
+        let list = caps.get(id);
+        if (list === undefined) {
+          list = [];
+          caps.set(id, list);
+        }
+        list.push([v, t]);
+      }
+    }
+    for (const info of this.branches.list()) {
+      const walk = this.branches.walk(info.record.id);
+      // The fork whose point sets each link's cap, and whether that fork was made at the newest
+      // version (then what it reads was kept from the start; a fork at a past point may read
+      // versions dropped before it existed, so reads through it stay checked).
+      let capFrom: BranchInfo | undefined;
+      let timeCapped = false;
+      let below: BranchInfo | undefined = info;
+      for (let i = 1; i < walk.length; i++) {
+        const l = walk[i]!;
+        if (below !== undefined) {
+          if (capFrom === undefined || below.record.forkVersion < capFrom.record.forkVersion) capFrom = below;
+          if (below.record.forkTimestamp !== Number.POSITIVE_INFINITY) timeCapped = true;
+          below = this.branches.byIdOrUndefined(below.record.parent);
+        }
+        let list = caps.get(l.id);
+        if (list === undefined) {
+          list = [];
+          caps.set(l.id, list);
+        }
+        list.push([l.versionCap, l.timestampCap]);
+        const atNewest = capFrom !== undefined && !timeCapped && capFrom.record.forkedAtNewest;
+        if (atNewest) {
+          let set = exempt.get(l.id);
+          if (set === undefined) {
+            set = new Set();
+            exempt.set(l.id, set);
+          }
+          set.add(`${l.versionCap}:${l.timestampCap}`);
+        }
+      }
+    }
+    const dropping = new Map<number, RetentionPolicy>();
+    const planned: [string, { policy: RetentionPolicy; caps: [number, number][] }][] = [];
+    for (const info of this.branches.all()) {
+      const id = info.record.id;
+      const policy =
+        info.record.state === 'live'
+          ? (this.branchRetention[info.record.name] ?? this.defaultRetention)
+          : this.defaultRetention;
+      if (dropsVersions(policy)) dropping.set(id, policy);
+      const c = caps.get(id) ?? [];
+      if (c.length > 0 || policy !== this.defaultRetention)
+        planned.push([branchKeyPrefix(id), { policy, caps: c }]);
+    }
+    this.dropping = dropping;
+    this.protectedCaps = exempt;
+    this.runtime.tree.setRetentionPlan(planned.length === 0 ? undefined : { branches: planned });
+  }
+
+  /**
+   * A read of `linkKey` (on branch `id`) under the caps found nothing. If the branch's policy may
+   * have dropped versions the caps would see, the answer "absent" may be wrong: throws
+   * `history_unavailable`. A branch keeps its newest versions without gaps, the versions a live
+   * descendant reads at its fork point, and everything at the newest visible version, so reads
+   * at those points pass.
+   */
+  private checkKept(id: number, linkKey: string, versionCap: number, timestampCap: number): void {
+    const policy = this.dropping.get(id);
+    if (policy === undefined) return;
+    const visible = this.runtime.visibleVersion;
+    if (versionCap >= visible && timestampCap === Number.POSITIVE_INFINITY) return;
+    if (this.protectedCaps.get(id)?.has(`${versionCap}:${timestampCap}`)) return;
+    const kept = this.runtime.tree.history(linkKey, visible, Number.POSITIVE_INFINITY);
+    if (mayHaveDropped(policy, kept)) {
+      throw new StrataError(
+        'history_unavailable',
+        `that point is older than the history kept for this key (retention ${JSON.stringify(policy)}); read a newer point`,
+      );
+    }
+  }
+
+  /** A scan of one branch under caps, checked (see checkKept) against the keys it holds now. */
+  private *checkedScan(
+    id: number,
+    start: string | undefined,
+    end: string | undefined,
+    reverse: boolean,
+    versionCap: number,
+    timestampCap: number,
+  ): Generator<TableEntry> {
+    const tree = this.runtime.tree;
+    const capped = tree.scan(start, end, reverse, versionCap, timestampCap);
+    const visible = this.runtime.visibleVersion;
+    const exempt =
+      !this.dropping.has(id) ||
+      (versionCap >= visible && timestampCap === Number.POSITIVE_INFINITY) ||
+      this.protectedCaps.get(id)?.has(`${versionCap}:${timestampCap}`) === true;
+    if (exempt) {
+      yield* capped;
+      return;
+    }
+    const now = tree.scan(start, end, reverse, visible, Number.POSITIVE_INFINITY);
+    let n = now.next();
+    const before = (a: string, b: string): boolean => (reverse ? a > b : a < b);
+    for (const e of capped) {
+      while (!n.done && before(n.value.key, e.key)) {
+        this.checkKept(id, n.value.key, versionCap, timestampCap);
+        n = now.next();
+      }
+      if (!n.done && n.value.key === e.key) n = now.next();
+      yield e;
+    }
+    for (; !n.done; n = now.next()) this.checkKept(id, n.value.key, versionCap, timestampCap);
+  }
+
   /** The walk a read of `key` (any storage key or keyspace) takes, or undefined for main. */
   private chainOf(key: string): readonly AncestorLink[] | undefined {
     if (
@@ -463,12 +626,12 @@ export class Storage {
   private getAlong(chain: readonly AncestorLink[], key: string, r: Resolved): Found | undefined {
     for (let i = 0; i < chain.length; i++) {
       const l = chain[i]!;
-      const e = this.runtime.tree.get(
-        i === 0 ? key : l.rebase(key),
-        Math.min(r.version, l.versionCap),
-        Math.min(r.timestamp, l.timestampCap),
-      );
+      const k = i === 0 ? key : l.rebase(key);
+      const v = Math.min(r.version, l.versionCap);
+      const t = Math.min(r.timestamp, l.timestampCap);
+      const e = this.runtime.tree.get(k, v, t);
       if (e !== undefined) return e;
+      if (this.dropping.size > 0) this.checkKept(l.id, k, v, t);
     }
     return undefined;
   }
@@ -481,13 +644,12 @@ export class Storage {
   ): Found | undefined {
     for (let i = 0; i < chain.length; i++) {
       const l = chain[i]!;
-      const e = this.runtime.tree.getIn(
-        i === 0 ? keyspace : l.rebase(keyspace, true),
-        key,
-        Math.min(r.version, l.versionCap),
-        Math.min(r.timestamp, l.timestampCap),
-      );
+      const ks = i === 0 ? keyspace : l.rebase(keyspace, true);
+      const v = Math.min(r.version, l.versionCap);
+      const t = Math.min(r.timestamp, l.timestampCap);
+      const e = this.runtime.tree.getIn(ks, key, v, t);
       if (e !== undefined) return e;
+      if (this.dropping.size > 0) this.checkKept(l.id, ks + key, v, t);
     }
     return undefined;
   }
@@ -545,6 +707,8 @@ export class Storage {
     const chain = this.chainOf(key);
     const e =
       chain === undefined ? this.runtime.tree.get(key, r.version, r.timestamp) : this.getAlong(chain, key, r);
+    if (e === undefined && chain === undefined && this.dropping.size > 0)
+      this.checkKept(MAIN_BRANCH_ID, key, r.version, r.timestamp);
     return e === undefined ? undefined : toStored(e);
   }
 
@@ -560,6 +724,8 @@ export class Storage {
       chain === undefined
         ? this.runtime.tree.getIn(keyspace, key, r.version, r.timestamp)
         : this.getInAlong(chain, keyspace, key, r);
+    if (e === undefined && chain === undefined && this.dropping.size > 0)
+      this.checkKept(MAIN_BRANCH_ID, keyspace + key, r.version, r.timestamp);
     return e === undefined ? undefined : toStored(e);
   }
 
@@ -599,7 +765,18 @@ export class Storage {
     const reverse = options.reverse ?? false;
     const chain = options.start === undefined ? undefined : this.chainOf(options.start);
     if (chain === undefined) {
-      for (const e of this.runtime.tree.scan(options.start, options.end, reverse, r.version, r.timestamp)) {
+      const entries =
+        this.dropping.size === 0 || options.start === undefined
+          ? this.runtime.tree.scan(options.start, options.end, reverse, r.version, r.timestamp)
+          : this.checkedScan(
+              branchIdOf(options.start),
+              options.start,
+              options.end,
+              reverse,
+              r.version,
+              r.timestamp,
+            );
+      for (const e of entries) {
         if (e.value !== null) yield [e.key, toStored(e)];
       }
       return;
@@ -611,7 +788,8 @@ export class Storage {
     // One cursor per branch of the walk; each step takes the smallest key (largest in reverse)
     // among the heads, from the nearest branch that has it, and moves every head at that key.
     const cursors = chain.map((l, i) =>
-      this.runtime.tree.scan(
+      this.checkedScan(
+        l.id,
         i === 0 ? start : l.rebase(start),
         i === 0 ? end : l.rebase(end),
         reverse,
@@ -664,8 +842,22 @@ export class Storage {
     for (let i = 0; i < chain.length; i++) {
       const l = chain[i]!;
       const caps = [Math.min(r.version, l.versionCap), Math.min(r.timestamp, l.timestampCap)] as const;
-      for (const e of this.runtime.tree.history(i === 0 ? key : l.rebase(key), caps[0], caps[1])) {
-        out.push({ ...toStored(e), branch: l.name });
+      const versions = this.runtime.tree.history(i === 0 ? key : l.rebase(key), caps[0], caps[1]);
+      for (const e of versions) out.push({ ...toStored(e), branch: l.name });
+      // Past a branch whose older versions may have been dropped, an ancestor's versions would
+      // follow a gap: history stops at what is known to be complete. With nothing under the caps,
+      // the walk goes on when the caps are ones kept whole (now, or a live descendant's fork point).
+      const policy = this.dropping.get(l.id);
+      if (policy !== undefined) {
+        const all = this.runtime.tree.history(
+          i === 0 ? key : l.rebase(key),
+          this.runtime.visibleVersion,
+          Number.POSITIVE_INFINITY,
+        );
+        const wholeAtCaps =
+          (caps[0] >= this.runtime.visibleVersion && caps[1] === Number.POSITIVE_INFINITY) ||
+          this.protectedCaps.get(l.id)?.has(`${caps[0]}:${caps[1]}`) === true;
+        if (mayHaveDropped(policy, all) && (versions.length > 0 || !wholeAtCaps)) break;
       }
     }
     return out;

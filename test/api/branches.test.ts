@@ -212,17 +212,6 @@ describe('branches', () => {
     await db.close();
   });
 
-  it('refuses to fork while a retention policy could drop versions a fork sees', async () => {
-    const db = await Strata.open('r', {
-      backend: new SimDisk().backend(),
-      scheduler: nodeScheduler,
-      clock: new ManualClock(1),
-      retention: { keepNewest: 1 },
-    });
-    await rejectsCode(() => db.branch().fork('x'), 'invalid_argument', 'fork under retention');
-    await db.close();
-  });
-
   it('diff reports added, removed and changed keys with both values, between branches or points', async () => {
     const db = await Strata.cache();
     const main = db.branch();

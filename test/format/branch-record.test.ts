@@ -26,12 +26,14 @@ const RECORD: BranchRecord = {
   forkVersion: 42,
   forkTimestamp: Number.POSITIVE_INFINITY,
   state: 'live',
+  forkedAtNewest: false,
 };
 
 const GOLDEN =
   '01' + // format version 1
   '00' + // state: live
-  '0000' + // reserved
+  '00' + // flags: forked at a past point
+  '00' + // reserved
   '07000000' + // branch id 7
   '01000000' + // parent id 1 (main)
   '2a00000000000000' + // fork version 42
@@ -48,6 +50,13 @@ describe('branch record', () => {
     assert.deepEqual(d.value, RECORD);
   });
 
+  it('stores the forked-at-newest flag in bit 0 of byte 2', () => {
+    const bytes = encodeBranchRecord({ ...RECORD, forkedAtNewest: true });
+    assert.equal(bytes[2], 1);
+    const d = decodeBranchRecord(bytes);
+    assert.ok(d.ok && d.value.forkedAtNewest);
+  });
+
   it('round-trips a deleted record with a timestamp cap and a 255-byte name', () => {
     const r: BranchRecord = {
       id: 0xffff_ffff,
@@ -56,6 +65,7 @@ describe('branch record', () => {
       forkVersion: 2 ** 53 - 1,
       forkTimestamp: 1_796_400_000_123.5,
       state: 'deleted',
+      forkedAtNewest: true,
     };
     const d = decodeBranchRecord(encodeBranchRecord(r));
     assert.ok(d.ok);
@@ -78,7 +88,8 @@ describe('branch record', () => {
     const cases: [string, (b: Uint8Array) => void, number][] = [
       ['format', (b) => (b[0] = 2), 0],
       ['state', (b) => (b[1] = 2), 1],
-      ['reserved', (b) => (b[3] = 1), 2],
+      ['unknown flag', (b) => (b[2] = 2), 2],
+      ['reserved', (b) => (b[3] = 1), 3],
       ['id of main', (b) => (b[4] = 1), 4],
       ['parent 0', (b) => (b[8] = 0), 8],
       ['parent = id', (b) => (b[8] = 7), 8],
