@@ -86,16 +86,17 @@ export class BranchRegistry {
   private readonly byName = new Map<string, BranchInfo>();
   /** Names of forks committed but not yet acknowledged: no second fork may take them. */
   private readonly pendingNames = new Set<string>();
+  /** Branches whose delete is committed but not yet acknowledged: no second delete may run. */
+  private readonly pendingDeletes = new Set<number>();
   private readonly chains = new Map<number, readonly AncestorLink[]>();
   private nextId = MAIN_BRANCH_ID + 1;
 
   constructor(records: readonly BranchInfo[] = []) {
     this.put(MAIN);
     for (const info of records) {
-      this.byId.set(info.record.id, info);
+      this.put(info);
       if (info.record.id >= this.nextId) this.nextId = info.record.id + 1;
     }
-    for (const info of records) if (info.record.state === 'live') this.byName.set(info.record.name, info);
     for (const info of records) {
       if (!this.byId.has(info.record.parent)) {
         throw new StrataError(
@@ -176,12 +177,7 @@ export class BranchRegistry {
    */
   garbagePrefixes(): string[] {
     const needed = new Set<number>();
-    for (const info of this.byName.values()) {
-      for (let b: BranchInfo | undefined = info; b !== undefined && !needed.has(b.record.id); ) {
-        needed.add(b.record.id);
-        b = b.record.id === MAIN_BRANCH_ID ? undefined : this.byId.get(b.record.parent);
-      }
-    }
+    for (const info of this.byName.values()) for (const l of this.walk(info.record.id)) needed.add(l.id);
     const out: string[] = [];
     for (const info of this.byId.values()) {
       if (info.record.state === 'deleted' && !needed.has(info.record.id))
@@ -198,14 +194,14 @@ export class BranchRegistry {
   /** Inside the delete's commit: the branch must still be live; its name is freed once it lands. */
   claimDelete(id: number): void {
     const info = this.byId.get(id);
-    if (info === undefined || info.record.state !== 'live' || this.pendingNames.has(`\0delete:${id}`))
+    if (info === undefined || info.record.state !== 'live' || this.pendingDeletes.has(id))
       throw new StrataError('not_found', `branch #${id} does not exist`, { committed: 'no' });
-    this.pendingNames.add(`\0delete:${id}`);
+    this.pendingDeletes.add(id);
   }
 
   /** The delete's commit settled: marks the branch deleted (or, on failure, leaves it live). */
   settleDelete(id: number, done: boolean): void {
-    this.pendingNames.delete(`\0delete:${id}`);
+    this.pendingDeletes.delete(id);
     const info = this.byId.get(id);
     if (!done || info === undefined) return;
     const record: BranchRecord = { ...info.record, state: 'deleted' };
@@ -223,17 +219,21 @@ export class BranchRegistry {
     forkTimestamp: number,
     forkedAtNewest: boolean,
   ): BranchRecord {
-    if (this.byName.has(name) || this.pendingNames.has(name))
-      throw new StrataError('conflict', `a branch named '${name}' already exists`, { committed: 'no' });
+    this.checkFree(name);
     if (this.nextId > BRANCH_ID_MAX) throw new StrataError('invalid_argument', 'no branch ids are left');
     return { id: this.nextId++, parent, name, forkVersion, forkTimestamp, state: 'live', forkedAtNewest };
   }
 
   /** Inside the fork's commit: the name is taken from now on, or throws `conflict`. */
   claim(name: string): void {
+    this.checkFree(name);
+    this.pendingNames.add(name);
+  }
+
+  /** Throws `conflict` when a live branch, or a fork being committed, has `name`. */
+  private checkFree(name: string): void {
     if (this.byName.has(name) || this.pendingNames.has(name))
       throw new StrataError('conflict', `a branch named '${name}' already exists`, { committed: 'no' });
-    this.pendingNames.add(name);
   }
 
   /** The fork's commit settled: registers the branch (or, on failure, frees the name). */

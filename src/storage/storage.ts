@@ -3,7 +3,7 @@
  * timestamps, durability and recovery stay below it. Keys are storage keys (byte strings, see
  * format/internal-key.ts) built with `keyspace()`.
  */
-import { invalidArgument, StrataError } from '../base/index.js';
+import { equalBytes, invalidArgument, StrataError } from '../base/index.js';
 import {
   type CommitResult,
   CommitRuntime,
@@ -118,10 +118,35 @@ function liveValue(e: Found | undefined): Uint8Array | undefined {
 }
 
 function sameValue(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+  return a === undefined || b === undefined ? a === b : equalBytes(a, b);
+}
+
+/** Whether a storage key (or keyspace) belongs to main, whose reads walk no ancestry. */
+function isMainKey(k: string): boolean {
+  return (
+    k.charCodeAt(3) === MAIN_BRANCH_ID &&
+    k.charCodeAt(2) === 0 &&
+    k.charCodeAt(1) === 0 &&
+    k.charCodeAt(0) === 0
+  );
+}
+
+/**
+ * Where two walks meet: the index in each of their lowest common ancestor (main, at the latest,
+ * is in every walk).
+ */
+function commonAncestor(a: readonly AncestorLink[], b: readonly AncestorLink[]): [number, number] {
+  const inB = new Map(b.map((l, i) => [l.id, i]));
+  let ia = a.findIndex((l) => inB.has(l.id));
+  if (ia < 0) ia = a.length - 1;
+  return [ia, inB.get(a[ia]!.id) ?? b.length - 1];
+}
+
+/** Appends `value` to the list under `key`, creating it. */
+function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [value]);
+  else list.push(value);
 }
 
 /** The upper bound of every storage key of one branch (no UTF-8 byte, and so no space name, is 0xff). */
@@ -311,10 +336,7 @@ export class Storage {
     known?: { a: Map<string, TableEntry>; b: Map<string, TableEntry> },
   ): Set<string> {
     const out = new Set<string>();
-    const idsB = new Map(b.chain.map((l, i) => [l.id, i]));
-    let lcaA = a.chain.findIndex((l) => idsB.has(l.id));
-    if (lcaA < 0) lcaA = a.chain.length - 1;
-    const lcaB = idsB.get(a.chain[lcaA]!.id) ?? b.chain.length - 1;
+    const [lcaA, lcaB] = commonAncestor(a.chain, b.chain);
     const ownRows = (side: Side, upTo: number, seen: Map<string, TableEntry> | undefined): void => {
       for (let i = 0; i < upTo; i++) {
         const l = side.chain[i]!;
@@ -410,10 +432,7 @@ export class Storage {
     const now: Resolved = this.resolve(undefined);
     const s: Side = { chain: source, r: now };
     const t: Side = { chain: target, r: now };
-    const idsT = new Map(target.map((l, i) => [l.id, i]));
-    let lcaS = source.findIndex((l) => idsT.has(l.id));
-    if (lcaS < 0) lcaS = source.length - 1;
-    const lcaT = idsT.get(source[lcaS]!.id) ?? target.length - 1;
+    const [lcaS, lcaT] = commonAncestor(source, target);
     const ls = source[lcaS]!;
     const lt = target[lcaT]!;
     const start = source[0]!.prefix;
@@ -493,16 +512,9 @@ export class Storage {
    */
   private refreshRetention(): void {
     const caps = new Map<number, [number, number][]>();
-    const exempt = new Map<number, Set<string>>();
+    const exempt = new Map<number, string[]>();
     for (const fork of this.pendingCaps) {
-      for (const [id, v, t] of fork) {
-        let list = caps.get(id);
-        if (list === undefined) {
-          list = [];
-          caps.set(id, list);
-        }
-        list.push([v, t]);
-      }
+      for (const [id, v, t] of fork) pushTo(caps, id, [v, t]);
     }
     for (const info of this.branches.list()) {
       const walk = this.branches.walk(info.record.id);
@@ -519,21 +531,9 @@ export class Storage {
           if (below.record.forkTimestamp !== Number.POSITIVE_INFINITY) timeCapped = true;
           below = this.branches.byIdOrUndefined(below.record.parent);
         }
-        let list = caps.get(l.id);
-        if (list === undefined) {
-          list = [];
-          caps.set(l.id, list);
-        }
-        list.push([l.versionCap, l.timestampCap]);
-        const atNewest = capFrom !== undefined && !timeCapped && capFrom.record.forkedAtNewest;
-        if (atNewest) {
-          let set = exempt.get(l.id);
-          if (set === undefined) {
-            set = new Set();
-            exempt.set(l.id, set);
-          }
-          set.add(`${l.versionCap}:${l.timestampCap}`);
-        }
+        pushTo(caps, l.id, [l.versionCap, l.timestampCap]);
+        if (capFrom !== undefined && !timeCapped && capFrom.record.forkedAtNewest)
+          pushTo(exempt, l.id, `${l.versionCap}:${l.timestampCap}`);
       }
     }
     const dropping = new Map<number, RetentionPolicy>();
@@ -550,7 +550,7 @@ export class Storage {
         planned.push([branchKeyPrefix(id), { policy, caps: c }]);
     }
     this.dropping = dropping;
-    this.protectedCaps = exempt;
+    this.protectedCaps = new Map([...exempt].map(([id, list]) => [id, new Set(list)]));
     this.runtime.tree.setRetentionPlan(planned.length === 0 ? undefined : { branches: planned });
   }
 
@@ -612,14 +612,7 @@ export class Storage {
 
   /** The walk a read of `key` (any storage key or keyspace) takes, or undefined for main. */
   private chainOf(key: string): readonly AncestorLink[] | undefined {
-    if (
-      key.charCodeAt(3) === MAIN_BRANCH_ID &&
-      key.charCodeAt(2) === 0 &&
-      key.charCodeAt(1) === 0 &&
-      key.charCodeAt(0) === 0
-    )
-      return undefined;
-    return this.branches.ancestry(branchIdOf(key));
+    return isMainKey(key) ? undefined : this.branches.ancestry(branchIdOf(key));
   }
 
   /** The newest version of `key` along `chain` under the caps of r. */
@@ -841,24 +834,31 @@ export class Storage {
     const out: HistoryVersion[] = [];
     for (let i = 0; i < chain.length; i++) {
       const l = chain[i]!;
-      const caps = [Math.min(r.version, l.versionCap), Math.min(r.timestamp, l.timestampCap)] as const;
-      const versions = this.runtime.tree.history(i === 0 ? key : l.rebase(key), caps[0], caps[1]);
-      for (const e of versions) out.push({ ...toStored(e), branch: l.name });
+      const capV = Math.min(r.version, l.versionCap);
+      const capT = Math.min(r.timestamp, l.timestampCap);
+      const linkKey = i === 0 ? key : l.rebase(key);
+      const policy = this.dropping.get(l.id);
+      if (policy === undefined) {
+        for (const e of this.runtime.tree.history(linkKey, capV, capT))
+          out.push({ ...toStored(e), branch: l.name });
+        continue;
+      }
+      // Everything the branch keeps, newest first; what the caps see is its tail.
+      const visible = this.runtime.visibleVersion;
+      const kept = this.runtime.tree.history(linkKey, visible, Number.POSITIVE_INFINITY);
+      let seen = 0;
+      for (const e of kept) {
+        if (e.version > capV || e.timestamp > capT) continue;
+        out.push({ ...toStored(e), branch: l.name });
+        seen++;
+      }
       // Past a branch whose older versions may have been dropped, an ancestor's versions would
       // follow a gap: history stops at what is known to be complete. With nothing under the caps,
       // the walk goes on when the caps are ones kept whole (now, or a live descendant's fork point).
-      const policy = this.dropping.get(l.id);
-      if (policy !== undefined) {
-        const all = this.runtime.tree.history(
-          i === 0 ? key : l.rebase(key),
-          this.runtime.visibleVersion,
-          Number.POSITIVE_INFINITY,
-        );
-        const wholeAtCaps =
-          (caps[0] >= this.runtime.visibleVersion && caps[1] === Number.POSITIVE_INFINITY) ||
-          this.protectedCaps.get(l.id)?.has(`${caps[0]}:${caps[1]}`) === true;
-        if (mayHaveDropped(policy, all) && (versions.length > 0 || !wholeAtCaps)) break;
-      }
+      const wholeAtCaps =
+        (capV >= visible && capT === Number.POSITIVE_INFINITY) ||
+        this.protectedCaps.get(l.id)?.has(`${capV}:${capT}`) === true;
+      if (mayHaveDropped(policy, kept) && (seen > 0 || !wholeAtCaps)) break;
     }
     return out;
   }
@@ -894,15 +894,8 @@ export class Storage {
   commit(ops: readonly WriteOp[], validate?: () => void): Promise<CommitResult> {
     let branchIds: number[] | undefined;
     for (const op of ops) {
-      const k = op.key;
-      if (
-        k.charCodeAt(3) === MAIN_BRANCH_ID &&
-        k.charCodeAt(2) === 0 &&
-        k.charCodeAt(1) === 0 &&
-        k.charCodeAt(0) === 0
-      )
-        continue;
-      const id = branchIdOf(k);
+      if (isMainKey(op.key)) continue;
+      const id = branchIdOf(op.key);
       if (id === SYSTEM_BRANCH_ID) continue;
       if (branchIds === undefined) branchIds = [];
       branchIds.push(id);
