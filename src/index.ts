@@ -10,11 +10,12 @@ export {
   type BranchDescription,
   type BranchDiff,
   type ForkOptions,
-  type MergeConflictReport,
   type MergeOptions,
-  type MergeReport,
   type OpenOptions,
   Strata,
+  Transaction,
+  type TransactionOptions,
+  type TransactionResult,
 } from './api/index.js';
 export type { Clock, Committed, ErrorCode, Random, Scheduler } from './base/index.js';
 export { ERROR_CODES, isStrataError, StrataError } from './base/index.js';
@@ -23,6 +24,8 @@ export type {
   HistoryEntry,
   KvDiff,
   ListOptions,
+  MergeConflictReport,
+  MergeReport,
   PutOptions,
   Value,
   VersionedValue,

@@ -12,12 +12,42 @@ import {
   type Scheduler,
   StrataError,
 } from '../base/index.js';
-import { decodeValue, KV_TAG, Kv, type KvDiff, type Value } from '../engine/index.js';
+import {
+  type Batch,
+  checkTransactionOptions,
+  EVENTS_TAG,
+  Events,
+  type EventsDiff,
+  GRAPH_TAG,
+  Graph,
+  type GraphDiff,
+  JSON_TAG,
+  Json,
+  type JsonDiff,
+  KV_TAG,
+  Kv,
+  type KvDiff,
+  type MergeReport,
+  mergeBranches,
+  mergeEvents,
+  mergeGraph,
+  mergeJson,
+  mergeKv,
+  type PrimitiveMerge,
+  prefixEnd,
+  runTransaction,
+  type TransactionOptions,
+  type TransactionResult,
+  TxEvents,
+  TxGraph,
+  TxJson,
+  TxKv,
+  View,
+} from '../engine/index.js';
 import {
   type Durability,
   type LsmTuning,
   MAIN_BRANCH_ID,
-  type MergeConflict,
   type MergeStrategy,
   type ReadPoint,
   type RecoveryReport,
@@ -130,51 +160,25 @@ export interface BranchDescription {
 /** How another branch (or point) differs from this one, per primitive. */
 export interface BranchDiff {
   kv: KvDiff;
+  json: JsonDiff;
+  events: EventsDiff;
+  graph: GraphDiff;
 }
 
 export interface MergeOptions {
-  /** What to do with a key changed differently on both sides (default 'strict': change nothing, report). */
+  /** What to do with something changed differently on both sides (default 'strict': change nothing, report). */
   strategy?: MergeStrategy;
-}
-
-/** One key changed differently on both sides since the merge base. */
-export interface MergeConflictReport {
-  space: string;
-  /** 'kv' for KV pairs (the only primitive so far). */
-  primitive: string;
-  key: string;
-  /** Each side's value; undefined where the key is absent (or deleted). */
-  base?: Value;
-  source?: Value;
-  target?: Value;
-}
-
-export interface MergeReport {
-  version: number;
-  /** Keys written on the target. */
-  applied: number;
-  conflicts: MergeConflictReport[];
 }
 
 const STRATEGIES: readonly MergeStrategy[] = ['strict', 'source-wins', 'target-wins'];
 
-/** Reads a storage-key suffix (space length, space, tag, key) back into its parts. */
-function conflictOf(c: MergeConflict): MergeConflictReport {
-  const spaceLength = c.key.charCodeAt(0);
-  const space = binaryToUtf8(c.key.slice(1, 1 + spaceLength));
-  const tag = c.key.charAt(1 + spaceLength);
-  const rest = c.key.slice(2 + spaceLength);
-  if (tag !== KV_TAG) return { space, primitive: `tag ${tag.charCodeAt(0)}`, key: rest };
-  const key = binaryToUtf8(rest);
-  return {
-    space,
-    primitive: 'kv',
-    key,
-    ...(c.base === undefined ? {} : { base: decodeValue(c.base) }),
-    ...(c.source === undefined ? {} : { source: decodeValue(c.source) }),
-    ...(c.target === undefined ? {} : { target: decodeValue(c.target) }),
-  };
-}
+/** Each primitive's merge, by tag. */
+const MERGES: Readonly<Record<string, PrimitiveMerge>> = {
+  [KV_TAG]: mergeKv,
+  [JSON_TAG]: mergeJson,
+  [EVENTS_TAG]: mergeEvents,
+  [GRAPH_TAG]: mergeGraph,
+};
 
 export interface ForkOptions {
   /** Fork as of this point of the branch (default: the branch's newest version, or the view's point). */
@@ -185,6 +189,12 @@ export interface ForkOptions {
 export class Branch {
   /** Key-value pairs. */
   readonly kv: Kv;
+  /** JSON documents, read and written by path. */
+  readonly json: Json;
+  /** Append-only, hash-chained event streams. */
+  readonly events: Events;
+  /** A property graph: nodes and typed, directed edges. */
+  readonly graph: Graph;
 
   /** @internal */
   constructor(
@@ -195,7 +205,26 @@ export class Branch {
     readonly spaceName: string,
     private readonly asOf?: ReadPoint,
   ) {
-    this.kv = new Kv(storage, storage.keyspace(branchId, spaceName), asOf);
+    const keyspace = storage.keyspace(branchId, spaceName);
+    this.kv = new Kv(storage, keyspace, asOf);
+    this.json = new Json(storage, keyspace, asOf);
+    this.events = new Events(storage, keyspace, asOf);
+    this.graph = new Graph(storage, keyspace, asOf);
+  }
+
+  /** @internal The branch id, for transactions. */
+  get id(): number {
+    return this.branchId;
+  }
+
+  /** @internal */
+  belongsTo(storage: Storage): boolean {
+    return this.storage === storage;
+  }
+
+  /** @internal Whether this is a view as of a past point. */
+  get isView(): boolean {
+    return this.asOf !== undefined;
   }
 
   /**
@@ -205,6 +234,30 @@ export class Branch {
   space(name: string): Branch {
     checkName(name, 'space');
     return new Branch(this.storage, this.name, this.branchId, name, this.asOf);
+  }
+
+  /**
+   * The spaces of this branch (or view) that hold anything, inherited rows included, in name
+   * order; `default` is always listed. One seek per space, whatever the data size.
+   */
+  spaces(): string[] {
+    const view = new View(this.storage, this.asOf);
+    const prefix = this.storage.keyspace(this.branchId, '').slice(0, 4);
+    const end = `${prefix}\xff\xff`;
+    const names = new Set<string>(['default']);
+    let from = prefix;
+    for (;;) {
+      let first: string | undefined;
+      for (const [key] of view.scan(from, end)) {
+        first = key;
+        break;
+      }
+      if (first === undefined) break;
+      const length = first.charCodeAt(4);
+      names.add(binaryToUtf8(first.slice(5, 5 + length)));
+      from = prefixEnd(first.slice(0, 5 + length));
+    }
+    return [...names].sort();
   }
 
   /** A read-only view of this branch as of a past version or timestamp. */
@@ -234,7 +287,12 @@ export class Branch {
    */
   diff(other: string | Branch): BranchDiff {
     const o = this.other(other);
-    return { kv: this.kv.diff(o.kv) };
+    return {
+      kv: this.kv.diff(o.kv),
+      json: this.json.diff(o.json),
+      events: this.events.diff(o.events),
+      graph: this.graph.diff(o.graph),
+    };
   }
 
   /**
@@ -255,8 +313,7 @@ export class Branch {
       });
     const s = this.other(source);
     if (s.asOf !== undefined) throw invalidArgument('merge from a branch, not from a view of one');
-    const r = await this.storage.merge(s.branchId, this.branchId, strategy);
-    return { version: r.version, applied: r.applied, conflicts: r.conflicts.map(conflictOf) };
+    return mergeBranches(this.storage, s.branchId, this.branchId, strategy, MERGES);
   }
 
   private other(other: string | Branch): Branch {
@@ -273,6 +330,48 @@ export class Branch {
     return new Branch(this.storage, other, info?.record.id ?? MAIN_BRANCH_ID, this.spaceName);
   }
 }
+
+/**
+ * What a transaction's callback gets: every primitive of one branch (in the `default` space, or
+ * another through space()), reading the transaction's snapshot and its own writes. Writes are
+ * buffered, so they return at once; they land together when the callback's promise resolves.
+ */
+export class Transaction {
+  readonly kv: TxKv;
+  readonly json: TxJson;
+  readonly events: TxEvents;
+  readonly graph: TxGraph;
+
+  /** @internal */
+  constructor(
+    private readonly storage: Storage,
+    private readonly batch: Batch,
+    /** The branch the transaction reads and writes. */
+    readonly branch: string,
+    private readonly branchId: number,
+    /** The space of these primitives. */
+    readonly spaceName: string,
+  ) {
+    const keyspace = storage.keyspace(branchId, spaceName);
+    this.kv = new TxKv(batch, keyspace);
+    this.json = new TxJson(batch, keyspace);
+    this.events = new TxEvents(batch, keyspace);
+    this.graph = new TxGraph(batch, keyspace);
+  }
+
+  /** The same transaction's primitives in space `name` of its branch. */
+  space(name: string): Transaction {
+    checkName(name, 'space');
+    return new Transaction(this.storage, this.batch, this.branch, this.branchId, name);
+  }
+
+  /** The snapshot's version: what every read of the transaction sees. */
+  get snapshotVersion(): number {
+    return this.batch.version;
+  }
+}
+
+export type { TransactionOptions, TransactionResult };
 
 /** An open database. */
 export class Strata {
@@ -370,6 +469,37 @@ export class Strata {
       createdVersion: b.createdVersion,
       createdAt: b.createdAt,
     }));
+  }
+
+  /**
+   * Runs `fn` as one serializable transaction on `branch` (a name or a Branch; its space is the
+   * transaction's default): reads see one snapshot and the transaction's own writes, and every
+   * write — KV, JSON, events and graph — lands in one commit with one version, or none does. If
+   * something it read was changed by a concurrent commit, it runs `fn` again on a newer snapshot
+   * (up to `options.retries` times, default 8), then rejects with `conflict`. An error thrown
+   * by `fn` aborts it: nothing is written and the error is rethrown. `fn` may run more than
+   * once, so it should not have side effects outside the transaction.
+   */
+  async transaction<T>(
+    branch: string | Branch,
+    fn: (tx: Transaction) => T | Promise<T>,
+    options?: TransactionOptions,
+  ): Promise<TransactionResult<T>> {
+    if (typeof fn !== 'function') throw invalidArgument('a transaction needs a callback function');
+    const o = checkTransactionOptions(options);
+    const b = typeof branch === 'string' ? this.branch(branch) : branch;
+    if (!(b instanceof Branch) || !b.belongsTo(this.storage))
+      throw invalidArgument('expected a branch name or a Branch of this database');
+    if (b.isView)
+      throw new StrataError('read_only', 'a view as of a past point cannot run a transaction', {
+        committed: 'no',
+      });
+    return runTransaction(
+      this.storage,
+      (batch) => new Transaction(this.storage, batch, b.name, b.id, b.spaceName),
+      fn,
+      o,
+    );
   }
 
   /** Newest visible version. */

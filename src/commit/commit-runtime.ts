@@ -67,6 +67,9 @@ export interface CommitRuntimeOptions {
 
 export const CHECKPOINT_WAL_BYTES_DEFAULT = 256 * 1024 * 1024;
 
+/** A commit's operations, or a function that builds them when the commit is ordered. */
+export type CommitOps = readonly WriteOp[] | (() => readonly WriteOp[]);
+
 export class CommitRuntime {
   readonly tree: LsmTree;
   readonly durability: Durability;
@@ -247,17 +250,39 @@ export class CommitRuntime {
     }
   }
 
+  /**
+   * Resolves once every commit ordered so far is visible (or failed): what a transaction that lost
+   * to a pending commit waits for before it runs again on a newer snapshot.
+   */
+  async whenCaughtUp(): Promise<void> {
+    const target = this.issued;
+    while (this.visible < target && this.lifecycle !== 'closed' && this.lifecycle !== 'failed') {
+      const writer = this.writer;
+      if (writer !== undefined && writer.durableVersion < target)
+        await writer.waitDurable(target).catch(() => undefined);
+      await new Promise<void>((resolve) => this.scheduler.soon(resolve));
+    }
+  }
+
+  /** The timestamp a commit made now would get: the clock, never behind the last commit's. */
+  now(): number {
+    const now = this.clock.now();
+    return now > this.lastTimestamp ? now : this.lastTimestamp;
+  }
+
   /** Throws unless the database can be read. */
   checkReadable(): void {
     if (this.lifecycle === 'closed') throw new StrataError('closed', 'the database is closed');
   }
 
   /**
-   * Commits one batch. `validate` runs synchronously just before the version is assigned, so a
+   * Commits one batch: the operations, or a function that builds them at the moment the commit
+   * is ordered (it reads the newest state, pending commits included, so nothing can come between
+   * what it read and the write; it throws to refuse, and an empty batch commits nothing). `validate` runs synchronously just before the version is assigned, so a
    * compare-and-set check and the write are atomic; it throws to refuse (nothing changes).
    * Resolves once the commit is visible and as durable as the mode promises.
    */
-  commit(ops: readonly WriteOp[], validate?: () => void): Promise<CommitResult> {
+  commit(ops: CommitOps, validate?: () => void): Promise<CommitResult> {
     if (this.stalled === 0 && !this.tree.shouldStall) {
       if (this.tree.shouldSlow) return this.slowCommit(ops, validate);
       return this.commitNow(ops, validate);
@@ -281,20 +306,26 @@ export class CommitRuntime {
   }
 
   /** L0 is past its slowdown trigger: yield once before committing, so compaction gets a turn. */
-  private slowCommit(ops: readonly WriteOp[], validate?: () => void): Promise<CommitResult> {
+  private slowCommit(ops: CommitOps, validate?: () => void): Promise<CommitResult> {
     return new Promise<void>((resolve) => this.scheduler.soon(resolve)).then(() =>
       this.commitNow(ops, validate),
     );
   }
 
-  private commitNow(ops: readonly WriteOp[], validate?: () => void): Promise<CommitResult> {
+  private commitNow(batch: CommitOps, validate?: () => void): Promise<CommitResult> {
+    let ops: readonly WriteOp[];
     try {
       this.checkWritable();
       validate?.();
+      ops = typeof batch === 'function' ? batch() : batch;
     } catch (error) {
       return Promise.reject(error);
     }
-    assert(ops.length > 0, 'empty commit');
+    if (ops.length === 0) {
+      // A built batch with nothing to write commits nothing.
+      assert(typeof batch === 'function', 'empty commit');
+      return Promise.resolve({ version: this.visible, timestamp: this.lastTimestamp });
+    }
     const version = this.issued + 1;
     // Timestamps never go backwards, even when the wall clock does; a clock that returns
     // something other than a number (NaN) is ignored the same way.

@@ -5,18 +5,13 @@
  * A KV key's storage key is: keyspace (branch, space) | 0x01 | UTF-8 key. The 0x01 tag keeps
  * KV apart from the other primitives that share the space.
  */
-import {
-  binaryToUtf8,
-  invalidArgument,
-  isAscii,
-  KEY_SIZE_BYTES_MAX,
-  StrataError,
-  utf8ToBinary,
-} from '../base/index.js';
+import { binaryToUtf8, invalidArgument, StrataError } from '../base/index.js';
 import type { HistoryVersion, ReadPoint, Storage } from '../storage/index.js';
-import { decodeValue, encodeValue, hasLoneSurrogate, type Value } from './value-codec.js';
+import { type Batch, type Reads, readOnly, View } from './context.js';
+import { checkKey, KV_TAG } from './keys.js';
+import { decodeValue, encodeValue, type Value } from './value-codec.js';
 
-export const KV_TAG = '\x01';
+export { KV_TAG };
 
 /** What a write returns: the commit's version and timestamp. */
 export interface Commit {
@@ -71,29 +66,12 @@ export interface ListOptions {
   reverse?: boolean;
 }
 
-function nonAsciiKey(key: string, what: string): string {
-  if (hasLoneSurrogate(key)) throw invalidArgument(`${what} is not valid Unicode (it has a lone surrogate)`);
-  return utf8ToBinary(key);
-}
-
-function checkKey(key: unknown, what = 'key'): string {
-  if (typeof key !== 'string')
-    throw invalidArgument(`${what} must be a string, got ${key === null ? 'null' : typeof key}`);
-  // ASCII keys, by far the most common, are their own byte string and need no other check.
-  const binary = isAscii(key) ? key : nonAsciiKey(key, what);
-  if (binary.length > KEY_SIZE_BYTES_MAX) {
-    throw invalidArgument(
-      `${what} is ${binary.length} bytes in UTF-8, more than the limit of ${KEY_SIZE_BYTES_MAX}`,
-    );
-  }
-  return binary;
-}
-
-function decodeStored(bytes: Uint8Array, key: string): Value {
+/** Decodes a stored value; a value that does not decode is `corruption`, naming `what`. */
+export function decodeStored(bytes: Uint8Array, what: string): Value {
   try {
     return decodeValue(bytes);
   } catch (error) {
-    throw new StrataError('corruption', `the stored value of key '${key}' cannot be decoded`, {
+    throw new StrataError('corruption', `the stored value of ${what} cannot be decoded`, {
       cause: error,
     });
   }
@@ -119,10 +97,7 @@ export class Kv {
   }
 
   private checkWrite(): void {
-    if (this.at !== undefined)
-      throw new StrataError('read_only', 'this view is read-only (as of a past version)', {
-        committed: 'no',
-      });
+    if (this.at !== undefined) throw readOnly();
   }
 
   /** Writes `value` under `key`. Resolves when the commit is visible and as durable as the mode promises. */
@@ -191,17 +166,17 @@ export class Kv {
     const k = checkKey(key);
     if (this.at === undefined) {
       const bytes = this.storage.readIn(this.base, k);
-      return bytes === undefined ? undefined : decodeStored(bytes, key);
+      return bytes === undefined ? undefined : decodeStored(bytes, `key '${key}'`);
     }
     const v = this.storage.getvIn(this.base, k, this.at);
-    return v === undefined || v.value === null ? undefined : decodeStored(v.value, key);
+    return v === undefined || v.value === null ? undefined : decodeStored(v.value, `key '${key}'`);
   }
 
   /** The value of `key` with the version and timestamp that wrote it. */
   getVersioned(key: string): VersionedValue | undefined {
     const v = this.storage.getvIn(this.base, checkKey(key), this.at);
     if (v === undefined || v.value === null) return undefined;
-    return { value: decodeStored(v.value, key), version: v.version, timestamp: v.timestamp };
+    return { value: decodeStored(v.value, `key '${key}'`), version: v.version, timestamp: v.timestamp };
   }
 
   /** Every version of `key`, newest first, deletes included. */
@@ -218,10 +193,15 @@ export class Kv {
     const out: KvDiff = { added: [], removed: [], changed: [] };
     for (const d of this.storage.diff(this.base, this.at, other.base, other.at)) {
       const key = binaryToUtf8(d.key);
-      if (d.from === undefined) out.added.push({ key, value: decodeStored(d.to!.value!, key) });
-      else if (d.to === undefined) out.removed.push({ key, value: decodeStored(d.from.value!, key) });
+      if (d.from === undefined) out.added.push({ key, value: decodeStored(d.to!.value!, `key '${key}'`) });
+      else if (d.to === undefined)
+        out.removed.push({ key, value: decodeStored(d.from.value!, `key '${key}'`) });
       else
-        out.changed.push({ key, from: decodeStored(d.from.value!, key), to: decodeStored(d.to.value!, key) });
+        out.changed.push({
+          key,
+          from: decodeStored(d.from.value!, `key '${key}'`),
+          to: decodeStored(d.to.value!, key),
+        });
     }
     return out;
   }
@@ -232,56 +212,124 @@ export class Kv {
    * so bad input throws `invalid_argument` (or `closed`) right here.
    */
   list(options: ListOptions = {}): Generator<[string, Value]> {
-    if (typeof options !== 'object' || options === null)
-      throw invalidArgument('list options must be an object');
-    const limit = options.limit ?? Number.POSITIVE_INFINITY;
-    if (
-      typeof limit !== 'number' ||
-      !(Number.isSafeInteger(limit) || limit === Number.POSITIVE_INFINITY) ||
-      limit < 0
-    )
-      throw invalidArgument('limit must be a non-negative integer');
-    const reverse = options.reverse ?? false;
-    if (typeof reverse !== 'boolean') throw invalidArgument('reverse must be a boolean');
-    let start = this.base;
-    // No UTF-8 byte is 0xff, so base + 0xff bounds every key of this keyspace.
-    let end = `${this.base}\xff`;
-    if (options.prefix !== undefined) {
-      const p = this.storageKey(options.prefix, 'prefix');
-      start = p;
-      end = `${p}\xff`;
-    }
-    if (options.start !== undefined) {
-      const s = this.storageKey(options.start, 'start');
-      if (s > start) start = s;
-    }
-    if (options.end !== undefined) {
-      const e = this.storageKey(options.end, 'end');
-      if (e < end) end = e;
-    }
-    this.storage.resolve(this.at);
-    return this.listRange(start, end, reverse, limit);
+    const range = listRange(this.base, options);
+    return listEntries(new View(this.storage, this.at), this.base, range);
+  }
+}
+
+interface ListRange {
+  start: string;
+  end: string;
+  reverse: boolean;
+  limit: number;
+}
+
+/** Checks list options and turns them into a storage-key range of the keyspace `base`. */
+function listRange(base: string, options: ListOptions): ListRange {
+  if (typeof options !== 'object' || options === null)
+    throw invalidArgument('list options must be an object');
+  const limit = options.limit ?? Number.POSITIVE_INFINITY;
+  if (
+    typeof limit !== 'number' ||
+    !(Number.isSafeInteger(limit) || limit === Number.POSITIVE_INFINITY) ||
+    limit < 0
+  )
+    throw invalidArgument('limit must be a non-negative integer');
+  const reverse = options.reverse ?? false;
+  if (typeof reverse !== 'boolean') throw invalidArgument('reverse must be a boolean');
+  let start = base;
+  // No UTF-8 byte is 0xff, so base + 0xff bounds every key of this keyspace.
+  let end = `${base}\xff`;
+  if (options.prefix !== undefined) {
+    const p = base + checkKey(options.prefix, 'prefix');
+    start = p;
+    end = `${p}\xff`;
+  }
+  if (options.start !== undefined) {
+    const s = base + checkKey(options.start, 'start');
+    if (s > start) start = s;
+  }
+  if (options.end !== undefined) {
+    const e = base + checkKey(options.end, 'end');
+    if (e < end) end = e;
+  }
+  return { start, end, reverse, limit };
+}
+
+function* listEntries(reads: Reads, base: string, range: ListRange): Generator<[string, Value]> {
+  if (range.limit === 0 || range.start >= range.end) return;
+  let n = 0;
+  for (const [k, v] of reads.scan(range.start, range.end, range.reverse)) {
+    const key = binaryToUtf8(k.slice(base.length));
+    yield [key, decodeStored(v.value!, `key '${key}'`)];
+    if (++n >= range.limit) return;
+  }
+}
+
+/**
+ * KV inside a transaction: reads see the transaction's snapshot and its own writes; writes are
+ * buffered and land with the transaction's commit (so they return nothing to await).
+ */
+export class TxKv {
+  private readonly base: string;
+
+  /** @internal */
+  constructor(
+    private readonly batch: Batch,
+    keyspace: string,
+  ) {
+    this.base = keyspace + KV_TAG;
   }
 
-  private *listRange(
-    start: string,
-    end: string,
-    reverse: boolean,
-    limit: number,
-  ): Generator<[string, Value]> {
-    if (limit === 0 || start >= end) return;
-    let n = 0;
-    const scan = this.storage.scan({
-      start,
-      end,
-      reverse,
-      ...(this.at === undefined ? {} : { at: this.at }),
-    });
-    for (const [k, v] of scan) {
-      const key = binaryToUtf8(k.slice(this.base.length));
-      yield [key, decodeStored(v.value!, key)];
-      if (++n >= limit) return;
-    }
+  get(key: string): Value | undefined {
+    const bytes = this.batch.get(this.base + checkKey(key));
+    return bytes === undefined ? undefined : decodeStored(bytes, `key '${key}'`);
+  }
+
+  /** As Kv.getVersioned; a value this transaction wrote has version 0 (not committed yet). */
+  getVersioned(key: string): VersionedValue | undefined {
+    const v = this.batch.getVersioned(this.base + checkKey(key));
+    if (v === undefined || v.value === null) return undefined;
+    return { value: decodeStored(v.value, `key '${key}'`), version: v.version, timestamp: v.timestamp };
+  }
+
+  /**
+   * Writes `value` under `key` when the transaction commits. With `ifVersion`, the key's version
+   * in the snapshot must be that one (`null`: missing), else this throws `conflict` now.
+   */
+  put(key: string, value: Value, options?: PutOptions): void {
+    const k = this.base + checkKey(key);
+    const bytes = encodeValue(value);
+    this.compare(k, key, checkIfVersion(options));
+    this.batch.put(k, bytes);
+  }
+
+  /** Deletes `key` when the transaction commits; returns whether it existed. */
+  delete(key: string, options?: PutOptions): boolean {
+    const k = this.base + checkKey(key);
+    this.compare(k, key, checkIfVersion(options));
+    const existed = this.batch.get(k) !== undefined;
+    if (existed) this.batch.delete(k);
+    return existed;
+  }
+
+  private compare(k: string, key: string, expected: number | null | undefined): void {
+    if (expected === undefined) return;
+    const actual = this.batch.getVersioned(k)?.version ?? null;
+    if (actual !== expected)
+      throw new StrataError(
+        'conflict',
+        `key '${key}' is at version ${actual ?? 'none (missing)'}, not ${expected ?? 'none (missing)'}`,
+        { committed: 'no' },
+      );
+  }
+
+  list(options: ListOptions = {}): Generator<[string, Value]> {
+    return listEntries(this.batch, this.base, listRange(this.base, options));
+  }
+
+  history(key: string): HistoryEntry[] {
+    return this.batch.history(this.base + checkKey(key)).map((v) => toHistory(v, key));
   }
 }
 
@@ -301,7 +349,7 @@ function toHistory(v: HistoryVersion, key: string): HistoryEntry {
     : {
         version: v.version,
         timestamp: v.timestamp,
-        value: decodeStored(v.value, key),
+        value: decodeStored(v.value, `key '${key}'`),
         deleted: false,
         branch: v.branch,
       };

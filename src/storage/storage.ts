@@ -5,6 +5,7 @@
  */
 import { equalBytes, invalidArgument, StrataError } from '../base/index.js';
 import {
+  type CommitOps,
   type CommitResult,
   CommitRuntime,
   type CommitRuntimeOptions,
@@ -48,11 +49,17 @@ export {
 } from '../lsm/index.js';
 
 export type { BranchInfo } from '../mvcc/index.js';
-export type { CommitResult, Durability, LifecycleState, RecoveryReport, WriteOp };
+export type { CommitOps, CommitResult, Durability, LifecycleState, RecoveryReport, WriteOp };
 export { MAIN_BRANCH_ID };
 
 /** A point in history: a version, or a wall-clock timestamp in milliseconds. */
 export type ReadPoint = { version: number } | { timestamp: number };
+
+/**
+ * The read point "the newest state, pending commits included": what a batch built at the moment
+ * its commit is ordered (Storage.commit with a function) reads. Only valid inside such a build.
+ */
+export const HEAD: ReadPoint = Object.freeze({ version: Number.MAX_SAFE_INTEGER });
 
 /** One stored version of a key; `value === null` is a delete (tombstone). */
 export interface StoredVersion {
@@ -76,21 +83,33 @@ export interface DiffEntry {
 
 export type MergeStrategy = 'strict' | 'source-wins' | 'target-wins';
 
-/** A key changed differently on both sides since the merge base; values undefined when absent. */
-export interface MergeConflict {
+/** A key whose live value on the merge source differs from the base's (values undefined when absent). */
+export interface MergeCandidate {
   /** The storage key's part after the branch id: space length, space, tag, key. */
-  key: string;
+  suffix: string;
   base: Uint8Array | undefined;
   source: Uint8Array | undefined;
   target: Uint8Array | undefined;
 }
 
-export interface MergeResult {
-  /** The merge commit's version; the current version when nothing needed writing or strict refused. */
-  version: number;
-  /** Keys written on the target. */
-  applied: number;
-  conflicts: MergeConflict[];
+/** One side of a merge (base, source or target), read by key suffix. */
+export interface MergeSide {
+  get(suffix: string): Uint8Array | undefined;
+  /** Live keys of `[start, end)` (suffixes) in order, with their values. */
+  scan(start: string, end: string): Generator<[string, Uint8Array]>;
+}
+
+/** What Storage.prepareMerge found: see there. */
+export interface MergePlan {
+  /** The target branch's key prefix: a written key is targetPrefix + suffix. */
+  targetPrefix: string;
+  /** In suffix order. */
+  candidates: MergeCandidate[];
+  base: MergeSide;
+  source: MergeSide;
+  target: MergeSide;
+  /** Commits `ops` (target keys) with the merge record, as one commit. */
+  commit(ops: readonly WriteOp[]): Promise<CommitResult>;
 }
 
 /** What a side of a diff or merge reads: a branch walk and a read point. */
@@ -416,16 +435,16 @@ export class Storage {
   }
 
   /**
-   * Three-way merge of branch `sourceId` into branch `targetId`, over every key of the branches:
-   * the base is the source as of the last merge of this pair (a merge record, committed with each
-   * merge that writes), or else their lowest common ancestor as of the earlier of the two points
-   * where they left it. A key changed on the source only is copied to the target (a delete as a delete); changed
-   * on both sides to different values, it is a conflict: `strict` writes nothing when there is
-   * any, `source-wins` takes the source's, `target-wins` keeps the target's. Everything is one
-   * commit with one version. A concurrent write to a key the merge writes fails it with
-   * `conflict` (retrying is safe).
+   * Prepares a three-way merge of branch `sourceId` into branch `targetId`, over every key of the
+   * branches; the engine decides, per primitive, what to write (see engine/merge.ts). The base is
+   * the source as of the last merge of this pair (a merge record, committed with each merge that
+   * writes), or else their lowest common ancestor as of the earlier of the two points where they
+   * left it. The candidates are the keys whose live value on the source differs from the base's,
+   * with all three values; the sides read any other key. `commit` writes the chosen operations,
+   * with the merge record, as one commit; a concurrent write to the target since the plan was
+   * made fails it with `conflict` (merging again is safe).
    */
-  async merge(sourceId: number, targetId: number, strategy: MergeStrategy): Promise<MergeResult> {
+  prepareMerge(sourceId: number, targetId: number): MergePlan {
     if (sourceId === targetId) throw invalidArgument('a branch cannot be merged into itself');
     const target = this.branches.walk(targetId);
     const source = this.branches.walk(sourceId);
@@ -437,8 +456,6 @@ export class Storage {
     const lt = target[lcaT]!;
     const start = source[0]!.prefix;
     const end = start + BRANCH_END_SUFFIX;
-    // The base: where the last merge of this pair left off (the target took the source as of that
-    // version), or else the common ancestor, read through its own walk, at the earlier departure.
     const recordKey = mergeRecordKey(targetId, sourceId);
     const last = this.runtime.tree.get(recordKey, now.version, Number.POSITIVE_INFINITY);
     let base: Side;
@@ -466,41 +483,45 @@ export class Storage {
         ...this.changedSuffixes(base, t, start, end),
       ]);
     }
-    const ops: WriteOp[] = [];
-    const observed: [string, number | undefined][] = [];
-    const conflicts: MergeConflict[] = [];
+    const candidates: MergeCandidate[] = [];
     for (const suffix of [...suffixes].sort()) {
       const vb = liveValue(this.valueAlong(base, suffix));
       const vs = liveValue(this.valueAlong(s, suffix));
       if (sameValue(vs, vb)) continue;
-      const targetKey = target[0]!.prefix + suffix;
-      const vt = liveValue(this.valueAlong(t, suffix));
-      if (sameValue(vt, vs)) continue;
-      if (!sameValue(vt, vb)) {
-        conflicts.push({ key: suffix, base: vb, source: vs, target: vt });
-        if (strategy !== 'source-wins') continue;
-      }
-      ops.push({ key: targetKey, value: vs ?? null });
-      observed.push([targetKey, this.headVersion(targetKey)]);
+      candidates.push({ suffix, base: vb, source: vs, target: liveValue(this.valueAlong(t, suffix)) });
     }
-    if ((strategy === 'strict' && conflicts.length > 0) || ops.length === 0) {
-      return { version: this.version, applied: 0, conflicts };
-    }
-    const applied = ops.length;
-    ops.push({ key: recordKey, value: encodeMergeRecord({ sourceVersion: now.version }) });
-    const c = await this.commit(ops, () => {
-      for (const [key, version] of observed) {
-        if (this.headVersion(key) !== version)
-          throw new StrataError(
-            'conflict',
-            'the target changed while the merge was being prepared; merge again',
-            {
-              committed: 'no',
-            },
-          );
-      }
-    });
-    return { version: c.version, applied, conflicts };
+    const targetPrefix = target[0]!.prefix;
+    const planned = now.version;
+    return {
+      targetPrefix,
+      candidates,
+      base: this.mergeSide(base),
+      source: this.mergeSide(s),
+      target: this.mergeSide(t),
+      commit: (ops) =>
+        this.commit(
+          [...ops, { key: recordKey, value: encodeMergeRecord({ sourceVersion: planned }) }],
+          () => {
+            if (this.rangeChangedSince(targetPrefix, targetPrefix + BRANCH_END_SUFFIX, planned))
+              throw new StrataError(
+                'conflict',
+                'the target changed while the merge was being prepared; merge again',
+                { committed: 'no' },
+              );
+          },
+        ),
+    };
+  }
+
+  private mergeSide(side: Side): MergeSide {
+    const prefix = side.chain[0]!.prefix;
+    return {
+      get: (suffix) => liveValue(this.valueAlong(side, suffix)),
+      scan: function* (this: Storage, start: string, end: string) {
+        for (const [k, v] of this.scanAlong(side.chain, side.r, prefix + start, prefix + end, false))
+          yield [k.slice(4), v.value!] as [string, Uint8Array];
+      }.bind(this),
+    };
   }
 
   // --- retention -------------------------------------------------------------------------------
@@ -680,6 +701,7 @@ export class Storage {
     this.runtime.checkReadable();
     const visible = this.runtime.visibleVersion;
     if (at === undefined) return { version: visible, timestamp: Number.POSITIVE_INFINITY };
+    if (at === HEAD) return { version: Number.MAX_SAFE_INTEGER, timestamp: Number.POSITIVE_INFINITY };
     if ('version' in at) {
       const v = at.version;
       if (!Number.isSafeInteger(v) || v < 0)
@@ -778,6 +800,21 @@ export class Storage {
     const end = options.end;
     if (end === undefined || branchIdOf(end) !== branchIdOf(start))
       throw invalidArgument('a branch scan needs an end bound in the same branch');
+    yield* this.scanAlong(chain, r, start, end, reverse);
+  }
+
+  /**
+   * Live keys of `[start, end)` (keys of chain[0]'s branch) as that branch reads them along
+   * `chain` under r: the branch's own rows and each ancestor's (under its caps) merged by key,
+   * the nearest branch winning.
+   */
+  private *scanAlong(
+    chain: readonly AncestorLink[],
+    r: Resolved,
+    start: string,
+    end: string,
+    reverse: boolean,
+  ): Generator<[string, StoredVersion]> {
     // One cursor per branch of the walk; each step takes the smallest key (largest in reverse)
     // among the heads, from the nearest branch that has it, and moves every head at that key.
     const cursors = chain.map((l, i) =>
@@ -891,7 +928,25 @@ export class Storage {
    * Commits a batch atomically; see CommitRuntime.commit. Writes to a branch other than main are
    * checked, at the moment they commit, against the branch being live (`not_found` otherwise).
    */
-  commit(ops: readonly WriteOp[], validate?: () => void): Promise<CommitResult> {
+  commit(ops: CommitOps, validate?: () => void): Promise<CommitResult> {
+    if (typeof ops === 'function') {
+      const build = ops;
+      return this.runtime.commit(() => {
+        const built = build();
+        this.checkLive(this.branchIdsOf(built));
+        return built;
+      }, validate);
+    }
+    const ids = this.branchIdsOf(ops);
+    if (ids === undefined) return this.runtime.commit(ops, validate);
+    return this.runtime.commit(ops, () => {
+      this.checkLive(ids);
+      validate?.();
+    });
+  }
+
+  /** The branches other than main (and the system keyspace) that `ops` write. */
+  private branchIdsOf(ops: readonly WriteOp[]): number[] | undefined {
     let branchIds: number[] | undefined;
     for (const op of ops) {
       if (isMainKey(op.key)) continue;
@@ -900,21 +955,44 @@ export class Storage {
       if (branchIds === undefined) branchIds = [];
       branchIds.push(id);
     }
-    if (branchIds === undefined) return this.runtime.commit(ops, validate);
-    const ids = branchIds;
-    return this.runtime.commit(ops, () => {
-      for (const id of ids) {
-        if (!this.branches.isLive(id))
-          throw new StrataError(
-            'not_found',
-            `branch '${this.branches.nameOf(id)}' does not exist (deleted?)`,
-            {
-              committed: 'no',
-            },
-          );
-      }
-      validate?.();
-    });
+    return branchIds;
+  }
+
+  private checkLive(ids: readonly number[] | undefined): void {
+    for (const id of ids ?? []) {
+      if (!this.branches.isLive(id))
+        throw new StrataError('not_found', `branch '${this.branches.nameOf(id)}' does not exist (deleted?)`, {
+          committed: 'no',
+        });
+    }
+  }
+
+  /**
+   * Whether `key`'s own branch has written it (or deleted it) after `version`, pending commits
+   * included. Rows a branch inherits under its fork caps never change, so this is what a
+   * transaction that read `key` at `version` must check before it commits.
+   */
+  changedSince(key: string, version: number): boolean {
+    const e = this.runtime.tree.head(key);
+    return e !== undefined && e.version > version;
+  }
+
+  /** Whether any key of `[start, end)` (one branch's keys) was written after `version`, pending commits included. */
+  rangeChangedSince(start: string, end: string, version: number): boolean {
+    const scan = this.runtime.tree.scan(start, end, false, Number.MAX_SAFE_INTEGER, Infinity, version);
+    const first = scan.next();
+    scan.return(undefined);
+    return first.done !== true;
+  }
+
+  /** Resolves once every commit ordered so far is visible (see CommitRuntime.whenCaughtUp). */
+  whenCaughtUp(): Promise<void> {
+    return this.runtime.whenCaughtUp();
+  }
+
+  /** The timestamp a commit made now would get (the injected clock, never behind the last commit). */
+  now(): number {
+    return this.runtime.now();
   }
 
   sync(): Promise<void> {

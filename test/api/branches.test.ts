@@ -222,12 +222,10 @@ describe('branches', () => {
     await exp.kv.put('edit', 'new');
     await exp.kv.delete('gone');
     await exp.kv.put('fresh', { n: 1 });
-    assert.deepEqual(main.diff('exp'), {
-      kv: {
-        added: [{ key: 'fresh', value: { n: 1 } }],
-        removed: [{ key: 'gone', value: 'g' }],
-        changed: [{ key: 'edit', from: 'old', to: 'new' }],
-      },
+    assert.deepEqual(main.diff('exp').kv, {
+      added: [{ key: 'fresh', value: { n: 1 } }],
+      removed: [{ key: 'gone', value: 'g' }],
+      changed: [{ key: 'edit', from: 'old', to: 'new' }],
     });
     assert.deepEqual(exp.diff(main).kv.added, [{ key: 'gone', value: 'g' }], 'the other way round');
     assert.deepEqual(
@@ -235,7 +233,7 @@ describe('branches', () => {
       [{ key: 'edit', from: 'old', to: 'new' }],
       'a branch against its past',
     );
-    assert.deepEqual(main.diff(main), { kv: { added: [], removed: [], changed: [] } });
+    assert.deepEqual(main.diff(main).kv, { added: [], removed: [], changed: [] });
     assert.throws(
       () => main.diff('nope'),
       (e: unknown) => isStrataError(e, 'not_found'),
