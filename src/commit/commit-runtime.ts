@@ -13,8 +13,17 @@
  */
 
 import type { Backend, BackendLock } from '../backend/index.js';
-import { assert, type Clock, type Scheduler, StrataError, WAL_SEGMENT_BYTES_TARGET } from '../base/index.js';
-import type { WriteOp } from '../format/index.js';
+import {
+  assert,
+  BATCH_OPS_MAX,
+  type Clock,
+  FRAME_PAYLOAD_BYTES_MAX,
+  invalidArgument,
+  type Scheduler,
+  StrataError,
+  WAL_SEGMENT_BYTES_TARGET,
+} from '../base/index.js';
+import { commitPayloadSize, type WriteOp } from '../format/index.js';
 import { DB_LOCK } from '../layout/index.js';
 import {
   type CompactionOffload,
@@ -264,6 +273,13 @@ export class CommitRuntime {
     }
   }
 
+  /**
+   * Called for every commit once it is ordered — its operations are final and `version` is the
+   * one it gets — before it is applied or visible. Derived in-memory state (caches of the
+   * engine) follows the commits through it; it must not throw.
+   */
+  onOrdered: ((ops: readonly WriteOp[], version: number) => void) | undefined = undefined;
+
   /** The timestamp a commit made now would get: the clock, never behind the last commit's. */
   now(): number {
     const now = this.clock.now();
@@ -326,7 +342,22 @@ export class CommitRuntime {
       assert(typeof batch === 'function', 'empty commit');
       return Promise.resolve({ version: this.visible, timestamp: this.lastTimestamp });
     }
+    // What recovery could not read back must not be committed: refuse it here, changing nothing.
+    if (ops.length > BATCH_OPS_MAX)
+      return Promise.reject(
+        invalidArgument(
+          `a commit holds at most ${BATCH_OPS_MAX} operations, this one has ${ops.length}; split it into smaller commits`,
+        ),
+      );
+    const bytes = commitPayloadSize(ops);
+    if (bytes > FRAME_PAYLOAD_BYTES_MAX)
+      return Promise.reject(
+        invalidArgument(
+          `a commit holds at most ${FRAME_PAYLOAD_BYTES_MAX} bytes of keys and values, this one has ${bytes}; split it into smaller commits`,
+        ),
+      );
     const version = this.issued + 1;
+    this.onOrdered?.(ops, version);
     // Timestamps never go backwards, even when the wall clock does; a clock that returns
     // something other than a number (NaN) is ignored the same way.
     const now = this.clock.now();

@@ -212,6 +212,7 @@ export class Storage {
    * need no check.
    */
   private protectedCaps = new Map<number, Set<string>>();
+  private readonly observers = new Set<(ops: readonly WriteOp[], version: number) => void>();
   /** Caps of forks being committed: (branch id, version cap, timestamp cap) per ancestor. */
   private readonly pendingCaps: (readonly [number, number, number])[][] = [];
 
@@ -983,6 +984,23 @@ export class Storage {
     const first = scan.next();
     scan.return(undefined);
     return first.done !== true;
+  }
+
+  /**
+   * Calls `listener` for every commit from now on, once it is ordered: its operations and the
+   * version it gets, before it is applied or visible (so state derived from it can be brought up
+   * to any version a reader may see). Returns the function that stops it. Listeners must not
+   * throw; they cost nothing while there are none.
+   */
+  observeCommits(listener: (ops: readonly WriteOp[], version: number) => void): () => void {
+    this.observers.add(listener);
+    this.runtime.onOrdered = (ops, version) => {
+      for (const l of this.observers) l(ops, version);
+    };
+    return () => {
+      this.observers.delete(listener);
+      if (this.observers.size === 0) this.runtime.onOrdered = undefined;
+    };
   }
 
   /** Resolves once every commit ordered so far is visible (see CommitRuntime.whenCaughtUp). */

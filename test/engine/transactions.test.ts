@@ -8,7 +8,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Strata } from '../../src/api/index.js';
 import { MemoryBackend } from '../../src/backend/index.js';
-import { type ErrorCode, isStrataError, ManualClock, SeededRandom } from '../../src/base/index.js';
+import {
+  BATCH_OPS_MAX,
+  type ErrorCode,
+  isStrataError,
+  ManualClock,
+  SeededRandom,
+} from '../../src/base/index.js';
 import { nodeScheduler } from '../../src/node.js';
 import type { Durability } from '../../src/storage/index.js';
 
@@ -234,6 +240,30 @@ describe('transactions', () => {
           );
         });
         assert.equal(db.version, before + 1, 'only the one put landed');
+        await db.close();
+      });
+
+      it('a transaction larger than one commit may hold is refused whole, before anything is written', async () => {
+        const db = await open(mode);
+        const before = db.version;
+        const e = await rejectsCode(
+          db.transaction('main', (tx) => {
+            for (let i = 0; i <= BATCH_OPS_MAX; i++) tx.kv.put(`k${i}`, i);
+          }),
+          'invalid_argument',
+          'too many operations',
+        );
+        assert.match((e as Error).message, /at most 100000 operations/);
+        const big = new Uint8Array(8 * 1024 * 1024);
+        await rejectsCode(
+          db.transaction('main', (tx) => {
+            for (let i = 0; i < 9; i++) tx.kv.put(`big${i}`, big);
+          }),
+          'invalid_argument',
+          'too many bytes',
+        );
+        assert.equal(db.version, before);
+        assert.equal(db.branch('main').kv.get('k0'), undefined);
         await db.close();
       });
 
