@@ -87,6 +87,18 @@ function compareKeys(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** The first index of sorted `keys` whose key is not below `key`. */
+function lowerBound(keys: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid]! < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /**
  * Buffered writes over a read point, reading its own writes. With `track`, it records the keys
  * and ranges it read from storage, and `validate` (run as the commit is ordered) fails with
@@ -95,6 +107,8 @@ function compareKeys(a: string, b: string): number {
  */
 export class Batch implements Writes {
   private readonly writes = new Map<string, Buffered>();
+  /** The buffered keys in order, rebuilt on the first scan after a new key was written. */
+  private sorted: string[] | undefined = [];
   private readonly readKeys = new Set<string>();
   private readonly readRanges: [string, string][] = [];
   private readonly view: View;
@@ -144,7 +158,7 @@ export class Batch implements Writes {
   *scan(start: string, end: string, reverse = false): Generator<[string, StoredVersion]> {
     this.check();
     if (this.track) this.readRanges.push([start, end]);
-    const own = [...this.writes.keys()].filter((k) => k >= start && k < end).sort(compareKeys);
+    const own = this.ownKeys(start, end);
     if (reverse) own.reverse();
     let i = 0;
     const before = (a: string, b: string): boolean => (reverse ? a > b : a < b);
@@ -172,6 +186,14 @@ export class Batch implements Writes {
     }
   }
 
+  /** Buffered keys of `[start, end)` in order: two binary searches over the sorted keys. */
+  private ownKeys(start: string, end: string): string[] {
+    if (this.writes.size === 0) return [];
+    if (this.sorted === undefined) this.sorted = [...this.writes.keys()].sort(compareKeys);
+    const keys = this.sorted;
+    return keys.slice(lowerBound(keys, start), lowerBound(keys, end));
+  }
+
   history(key: string): HistoryVersion[] {
     this.check();
     if (this.track) this.readKeys.add(key);
@@ -184,11 +206,13 @@ export class Batch implements Writes {
 
   put(key: string, value: Uint8Array): void {
     this.check();
+    if (!this.writes.has(key)) this.sorted = undefined;
     this.writes.set(key, value);
   }
 
   delete(key: string): void {
     this.check();
+    if (!this.writes.has(key)) this.sorted = undefined;
     this.writes.set(key, null);
   }
 
@@ -199,15 +223,13 @@ export class Batch implements Writes {
 
   /** The buffered writes as commit operations, in key order. */
   ops(): WriteOp[] {
-    return [...this.writes.entries()]
-      .sort((a, b) => compareKeys(a[0], b[0]))
-      .map(([key, value]) => ({ key, value }));
+    if (this.sorted === undefined) this.sorted = [...this.writes.keys()].sort(compareKeys);
+    return this.sorted.map((key) => ({ key, value: this.writes.get(key)! }));
   }
 
   /**
    * Throws `conflict` (a ValidationConflict) when a key or range the batch read was written
-   * after its read point, pending commits included. Returns the newest such version otherwise
-   * unknown (0).
+   * after its read point, pending commits included.
    */
   validate(): void {
     const v = this.version;
