@@ -8,14 +8,18 @@
  * durable one in a temp folder (buffered, after db.compact(), so reads go to tables). Every
  * figure is a median.
  *
+ * Each database is measured three ways: the storage path (adjacency cache off), cold (the first
+ * full BFS under 'auto', which builds the cache) with the build alone and its memory, and warm
+ * (every adjacency read from the cache).
+ *
  * Run: `npx tsx bench/graph.ts` (full) or `npx tsx bench/graph.ts --quick` (10,000 nodes,
- * 100,000 edges). Options: `--nodes N`, `--edges E`, `--only memory|disk`.
+ * 100,000 edges); `node --expose-gc --import tsx bench/graph.ts` for exact memory deltas. Options: `--nodes N`, `--edges E`, `--only memory|disk`.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Strata } from '../src/index.js';
+import { type Graph, Strata } from '../src/index.js';
 import { median, rng } from './report.js';
 
 /** Uniform in [0, 1) from report.ts's 32-bit generator. */
@@ -92,29 +96,37 @@ function fmt(ms: number): string {
   return ms < 1 ? `${(ms * 1000).toFixed(1)} µs` : `${ms.toFixed(2)} ms`;
 }
 
-async function run(label: string, db: Strata, c: Config, prepare: () => Promise<void>): Promise<void> {
-  const buildMs = await build(db, c);
-  await prepare();
-  const g = db.branch('main').graph;
-  const random = uniform(7);
+interface Ops {
+  neighbors: number;
+  traverse: number;
+  full: number;
+  paths: number;
+  weighted: number;
+}
+
+/** Times the adjacency reads; `reps` per kind of read. */
+function measure(g: Graph, c: Config, reps: Ops, seed: number): [string, string][] {
+  const random = uniform(seed);
   const pick = (): string => nodeId(Math.floor(random() * c.nodes));
-  // Warm-up: let the JIT compile the paths being timed.
-  for (let i = 0; i < 200; i++) g.neighbors(pick());
-  g.traverse(pick(), { maxDepth: 3 });
   const rows: [string, string][] = [];
-  rows.push(['build (nodes + edges)', `${(buildMs / 1000).toFixed(2)} s`]);
-  rows.push(['neighbors (out, with props)', fmt(time(2000, () => g.neighbors(pick())))]);
-  rows.push(['neighbors (out, props: false)', fmt(time(2000, () => g.neighbors(pick(), { props: false })))]);
-  rows.push(['neighbors (out, one type)', fmt(time(2000, () => g.neighbors(pick(), { type: 'likes' })))]);
+  rows.push(['neighbors (out, with props)', fmt(time(reps.neighbors, () => g.neighbors(pick())))]);
+  rows.push([
+    'neighbors (out, props: false)',
+    fmt(time(reps.neighbors, () => g.neighbors(pick(), { props: false }))),
+  ]);
+  rows.push([
+    'neighbors (out, one type)',
+    fmt(time(reps.neighbors, () => g.neighbors(pick(), { type: 'likes' }))),
+  ]);
   rows.push([
     'neighbors (both)',
-    fmt(time(2000, () => g.neighbors(pick(), { direction: 'both', props: false }))),
+    fmt(time(reps.neighbors, () => g.neighbors(pick(), { direction: 'both', props: false }))),
   ]);
   let reached = 0;
   rows.push([
     '3-hop traverse (out)',
     `${fmt(
-      time(50, () => {
+      time(reps.traverse, () => {
         reached = g.traverse(pick(), { maxDepth: 3 }).length;
       }),
     )} (${reached} nodes)`,
@@ -123,18 +135,81 @@ async function run(label: string, db: Strata, c: Config, prepare: () => Promise<
   rows.push([
     `full BFS (maxNodes ${c.nodes})`,
     `${fmt(
-      time(5, () => {
+      time(reps.full, () => {
         full = g.traverse(pick(), { maxNodes: c.nodes }).length;
       }),
     )} (${full} nodes)`,
   ]);
-  rows.push(['shortestPath (unweighted)', fmt(time(50, () => g.shortestPath(pick(), pick())))]);
+  rows.push(['shortestPath (unweighted)', fmt(time(reps.paths, () => g.shortestPath(pick(), pick())))]);
   rows.push([
     'shortestPath (weight: cost, Dijkstra)',
-    fmt(time(20, () => g.shortestPath(pick(), pick(), { weight: 'cost', maxNodes: c.nodes }))),
+    fmt(time(reps.weighted, () => g.shortestPath(pick(), pick(), { weight: 'cost', maxNodes: c.nodes }))),
   ]);
-  console.log(`\n${label}: ${c.nodes} nodes, ${c.edges} edges`);
-  for (const [k, v] of rows) console.log(`  ${k.padEnd(40)} ${v}`);
+  return rows;
+}
+
+function memory(): { rss: number; heap: number } {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  gc?.();
+  const m = process.memoryUsage();
+  // Typed arrays live outside the JS heap: count them with it.
+  return { rss: m.rss, heap: m.heapUsed + m.arrayBuffers };
+}
+
+const MiB = 1024 * 1024;
+
+async function run(label: string, db: Strata, c: Config, prepare: () => Promise<void>): Promise<void> {
+  const buildMs = await build(db, c);
+  await prepare();
+  const g = db.branch('main').graph;
+  const random = uniform(7);
+  const pick = (): string => nodeId(Math.floor(random() * c.nodes));
+  console.log(`\n${label}: ${c.nodes} nodes, ${c.edges} edges (build ${(buildMs / 1000).toFixed(2)} s)`);
+  const show = (title: string, rows: [string, string][]): void => {
+    console.log(`  ${title}`);
+    for (const [k, v] of rows) console.log(`    ${k.padEnd(40)} ${v}`);
+  };
+  // 1. The storage path: the cache off.
+  g.configureCache({ mode: 'off' });
+  for (let i = 0; i < 200; i++) g.neighbors(pick());
+  g.traverse(pick(), { maxDepth: 3 });
+  show(
+    'storage path (cache off)',
+    measure(g, c, { neighbors: 2000, traverse: 20, full: 3, paths: 20, weighted: 3 }, 11),
+  );
+  // 2. Cold: the first full BFS under 'auto' (it stops after GRAPH_CACHE_CALL_EXPANSIONS
+  // expansions, builds the cache and answers from it).
+  g.configureCache({ mode: 'auto' });
+  let t0 = performance.now();
+  const n = g.traverse(pick(), { maxNodes: c.nodes }).length;
+  const coldMs = performance.now() - t0;
+  const info = g.cacheInfo();
+  console.log(
+    `  cold full BFS under 'auto' (build included)   ${fmt(coldMs)} (${n} nodes, state ${info.state})`,
+  );
+  // 3. The build alone, and its memory.
+  g.configureCache({ mode: 'off' });
+  const before = memory();
+  g.configureCache({ mode: 'always' });
+  t0 = performance.now();
+  g.neighbors(pick(), { props: false });
+  const buildCacheMs = performance.now() - t0;
+  const after = memory();
+  const i2 = g.cacheInfo();
+  console.log(
+    `  cache build (one scan of ${i2.entries} rows)      ${fmt(buildCacheMs)}; estimate ${(i2.bytes / MiB).toFixed(1)} MiB, ` +
+      `RSS +${((after.rss - before.rss) / MiB).toFixed(1)} MiB, heap + array buffers +${((after.heap - before.heap) / MiB).toFixed(1)} MiB` +
+      `${(globalThis as { gc?: () => void }).gc === undefined ? ' (run with --expose-gc for exact deltas)' : ''}`,
+  );
+  // 4. Warm: every read from the cache.
+  g.traverse(pick(), { maxDepth: 3 });
+  g.shortestPath(pick(), pick(), { weight: 'cost', maxNodes: c.nodes });
+  show('warm cache', measure(g, c, { neighbors: 2000, traverse: 50, full: 9, paths: 50, weighted: 20 }, 11));
+  const i3 = g.cacheInfo();
+  console.log(
+    `  cache after the reads: ${i3.hits} hits, ${(i3.bytes / MiB).toFixed(1)} MiB with weight memos`,
+  );
 }
 
 async function main(): Promise<void> {

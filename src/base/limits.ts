@@ -31,6 +31,8 @@ export const GRAPH_TRAVERSE_DEPTH_MAX = 1_000_000;
 export const GRAPH_PROPS_SIZE_BYTES_MAX = VALUE_SIZE_BYTES_MAX;
 /** Most edge types one neighbors, traverse or path call may filter by. */
 export const GRAPH_TYPES_MAX = 64;
+/** Default cap on the estimated bytes of all graph adjacency caches of one database (64 MiB). */
+export const GRAPH_CACHE_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
 
 // --- events (src/engine/events.ts) -------------------------------------------------------------
 /** Largest stream name, in UTF-8 bytes (a stream name is a key). */
@@ -54,9 +56,7 @@ export const JSON_PATH_LENGTH_MAX = 4096;
 export const JSON_PATH_STEPS_MAX = VALUE_DEPTH_MAX;
 /** A document or subtree whose encoding is at most this size is stored in one row. */
 export const JSON_INLINE_BYTES_MAX = 4096;
-/** A container is split into child rows only when its children average at least this size. */
-export const JSON_SPLIT_CHILD_BYTES_MIN = 64;
-/** Longest node row key of a split document (after the keyspace); longer member names stay inline. */
+/** Longest node row key of a split document (after the keyspace); an object with a longer member name stays inline. */
 export const JSON_NODE_KEY_BYTES_MAX = 8192;
-/** Most rows one split document may occupy; past it the document is stored in one row. */
-export const JSON_DOCUMENT_ROWS_MAX = 50_000;
+/** Largest chunk row of a split container (its consecutive children); a bigger child has its own rows. */
+export const JSON_CHUNK_BYTES_MAX = 4096;

@@ -22,6 +22,18 @@ import {
 import type { HistoryVersion, ReadPoint, Storage } from '../storage/index.js';
 import { type Batch, commitBuilt, type Reads, readOnly, View, type Writes } from './context.js';
 import {
+  type Adjacency,
+  cacheRegistry,
+  checkCacheSettings,
+  GRAPH_CACHE_CALL_EXPANSIONS,
+  type GraphCacheInfo,
+  type GraphCacheRegistry,
+  type GraphCacheSettings,
+  type Slice,
+  WEIGHT_INVALID,
+  WEIGHT_MISSING,
+} from './graph-cache.js';
+import {
   damagedRow,
   decodeProps,
   EMPTY_ROW,
@@ -44,6 +56,7 @@ import { checkKey, checkNonEmptyKey, readSegment, segment } from './keys.js';
 import type { Commit } from './kv.js';
 import { encodeValue } from './value-codec.js';
 
+export type { GraphCacheInfo, GraphCacheMode, GraphCacheSettings } from './graph-cache.js';
 export type { Props } from './graph-keys.js';
 export { mergeGraph } from './graph-merge.js';
 
@@ -311,16 +324,40 @@ function notFound(id: string): StrataError {
 
 // --- reads (shared by Graph, on a View, and TxGraph, on a Batch) ------------------------------------
 
+/** What a storage-path read throws when it passes its expansion budget (see Graph.expanding). */
+const OVER_BUDGET = Symbol('over budget');
+
 /**
  * The read algorithms over one consistent state: a View (one version) or a transaction's Batch.
  * Names in and out of the private helpers are checked byte strings; the public methods take and
  * return text.
+ *
+ * With `adj` (the keyspace's adjacency cache, exact for the View's version) neighbors, traverse
+ * and the path searches read adjacency from it; every other read, and every props read, goes to
+ * the rows. Both paths visit the same edges in the same order, so they return the same results
+ * and fail the same way. Without it, `expansions` counts node expansions, and passing `budget`
+ * throws OVER_BUDGET.
  */
 class GraphReads {
+  expansions = 0;
+
   constructor(
     private readonly rows: Reads,
     private readonly base: string,
+    private readonly adj?: Adjacency,
+    private readonly registry?: GraphCacheRegistry,
+    private readonly budget = Number.POSITIVE_INFINITY,
   ) {}
+
+  /** Counts one storage-path expansion. */
+  private expand(): void {
+    if (++this.expansions > this.budget) throw OVER_BUDGET;
+  }
+
+  /** The cache's sides for a direction. */
+  private sides(a: Adjacency, direction: Direction) {
+    return direction === 'out' ? [a.out] : direction === 'in' ? [a.in] : [a.out, a.in];
+  }
 
   private requireNode(idText: string, id: string): void {
     if (this.rows.get(nodeKey(this.base, id)) === undefined) throw notFound(idText);
@@ -380,6 +417,11 @@ class GraphReads {
     this.requireNode(idText, id);
     const out: Neighbor[] = [];
     if (limit === 0) return out;
+    // Out-edges with their props are one scan of the edge rows, which hold the props: the cache
+    // would add a point read per edge. Everything else is faster from the cache.
+    if (this.adj !== undefined && !(withProps && direction === 'out'))
+      return this.neighborsCached(this.adj, idText, id, direction, types, limit, withProps);
+    this.expand();
     const visit =
       (dir: 'out' | 'in') =>
       (key: string, value: Uint8Array, at: number): boolean => {
@@ -404,6 +446,51 @@ class GraphReads {
     return out;
   }
 
+  private neighborsCached(
+    a: Adjacency,
+    idText: string,
+    id: string,
+    direction: Direction,
+    types: string[] | undefined,
+    limit: number,
+    withProps: boolean,
+  ): Neighbor[] {
+    const out: Neighbor[] = [];
+    const node = a.nodeOf(id);
+    if (node === undefined) return out;
+    const mask = a.typeMask(types);
+    for (const side of this.sides(a, direction)) {
+      const dir = side === a.out ? 'out' : 'in';
+      const s = a.slice(side, node);
+      for (let i = s.start; i < s.end; i++) {
+        const t = s.types[i]!;
+        if (mask !== undefined && mask[t] !== 1) continue;
+        const type = a.typeNames[t]!;
+        const o = s.others[i]!;
+        let props: Props = {};
+        if (withProps) {
+          const other = a.names[o]!;
+          const bytes = this.rows.get(
+            dir === 'out' ? outKey(this.base, id, type, other) : outKey(this.base, other, type, id),
+          );
+          if (bytes === undefined)
+            throw damagedRow(
+              dir === 'out'
+                ? 'an edge row the cache lists'
+                : `an in-row without its edge row (${edgeName(other, type, id)})`,
+            );
+          props = decodeProps(
+            bytes,
+            `edge ${dir === 'out' ? edgeName(idText, type, other) : edgeName(other, type, idText)}`,
+          );
+        }
+        out.push({ id: a.textOf(o), type: nameText(type), props, direction: dir });
+        if (out.length >= limit) return out;
+      }
+    }
+    return out;
+  }
+
   /**
    * Breadth-first from `start`: each node once, with its depth, in the order reached. The hot
    * loop reads only keys: the other end of each adjacency row, no props decoded.
@@ -414,6 +501,8 @@ class GraphReads {
     const { maxDepth, maxNodes } = checkSearchLimits(o);
     const start = checkId(startText, 'start');
     this.requireNode(startText, start);
+    if (this.adj !== undefined)
+      return this.traverseCached(this.adj, startText, start, direction, types, maxDepth, maxNodes);
     const visited = new Set<string>([start]);
     const out: TraverseStep[] = [{ id: startText, depth: 0 }];
     let frontier = [start];
@@ -421,6 +510,7 @@ class GraphReads {
     for (let depth = 1; depth <= maxDepth && frontier.length > 0 && out.length < maxNodes; depth++) {
       const next: string[] = [];
       for (const node of frontier) {
+        this.expand();
         const seg = segment(node);
         for (const head of heads) {
           const prefix = head + seg;
@@ -446,6 +536,49 @@ class GraphReads {
     return out;
   }
 
+  private traverseCached(
+    a: Adjacency,
+    startText: string,
+    start: string,
+    direction: Direction,
+    types: string[] | undefined,
+    maxDepth: number,
+    maxNodes: number,
+  ): TraverseStep[] {
+    const out: TraverseStep[] = [{ id: startText, depth: 0 }];
+    const s = a.nodeOf(start);
+    if (s === undefined) return out;
+    const sides = this.sides(a, direction);
+    const mask = a.typeMask(types);
+    const [marks, stamp] = a.stamp();
+    const queue = a.scratch(0);
+    marks[s] = stamp;
+    queue[0] = s;
+    let head = 0;
+    let tail = 1;
+    for (let depth = 1; depth <= maxDepth && head < tail && out.length < maxNodes; depth++) {
+      const levelEnd = tail;
+      while (head < levelEnd) {
+        const node = queue[head++]!;
+        for (const side of sides) {
+          const sl = a.slice(side, node);
+          const others = sl.others;
+          const ts = sl.types;
+          for (let i = sl.start; i < sl.end; i++) {
+            if (mask !== undefined && mask[ts[i]!] !== 1) continue;
+            const o = others[i]!;
+            if (marks[o] === stamp) continue;
+            marks[o] = stamp;
+            out.push({ id: a.textOf(o), depth });
+            if (out.length >= maxNodes) return out;
+            queue[tail++] = o;
+          }
+        }
+      }
+    }
+    return out;
+  }
+
   /** The path search behind shortestPath and shortestPathWithCost. */
   path(fromText: string, toText: string, options: unknown): WeightedPath | undefined {
     const o = checkPathOptions(options);
@@ -454,7 +587,163 @@ class GraphReads {
     this.requireNode(fromText, from);
     this.requireNode(toText, to);
     if (from === to) return { path: [fromText], cost: 0 };
+    const a = this.adj;
+    if (a !== undefined)
+      return o.weight === undefined
+        ? this.breadthFirstPathCached(a, from, to, o)
+        : this.dijkstraCached(a, from, to, o, o.weight);
     return o.weight === undefined ? this.breadthFirstPath(from, to, o) : this.dijkstra(from, to, o, o.weight);
+  }
+
+  /** The path from `from` to `to` along `parent` (node indices) as text. */
+  private pathOfCached(a: Adjacency, parent: Int32Array, from: number, to: number): string[] {
+    const path: string[] = [];
+    for (let n = to; ; n = parent[n]!) {
+      path.push(a.textOf(n));
+      if (n === from) break;
+    }
+    return path.reverse();
+  }
+
+  private breadthFirstPathCached(
+    a: Adjacency,
+    fromId: string,
+    toId: string,
+    o: PathOptions,
+  ): WeightedPath | undefined {
+    const from = a.nodeOf(fromId);
+    if (from === undefined) return undefined;
+    const to = a.nodeOf(toId) ?? -1;
+    const sides = this.sides(a, o.direction);
+    const mask = a.typeMask(o.types);
+    const [marks, stamp] = a.stamp();
+    const queue = a.scratch(0);
+    const parent = a.scratch(1);
+    marks[from] = stamp;
+    let visited = 1;
+    queue[0] = from;
+    let head = 0;
+    let tail = 1;
+    for (let depth = 1; depth <= o.maxDepth && head < tail; depth++) {
+      const levelEnd = tail;
+      while (head < levelEnd) {
+        const node = queue[head++]!;
+        for (const side of sides) {
+          const sl = a.slice(side, node);
+          for (let i = sl.start; i < sl.end; i++) {
+            if (mask !== undefined && mask[sl.types[i]!] !== 1) continue;
+            const other = sl.others[i]!;
+            if (marks[other] === stamp) continue;
+            marks[other] = stamp;
+            visited++;
+            parent[other] = node;
+            if (other === to) return { path: this.pathOfCached(a, parent, from, to), cost: depth };
+            if (visited >= o.maxNodes) throw this.tooMany(o);
+            queue[tail++] = other;
+          }
+        }
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * The weight of entry `i` of slice `s` of `node`'s list on side `dir`: from the memo when it
+   * has it, read from the edge row (and memoised) otherwise. Errors as on the storage path.
+   */
+  private weightCached(
+    a: Adjacency,
+    memo: Float64Array | undefined,
+    s: Slice,
+    i: number,
+    out: boolean,
+    node: number,
+    weight: string,
+    o: PathOptions,
+  ): number {
+    const slot = s.table >= 0 && memo !== undefined ? i : -1;
+    if (slot >= 0) {
+      const m = memo![slot]!;
+      if (m >= 0) return m;
+      if (m === WEIGHT_MISSING && o.defaultWeight !== undefined) return o.defaultWeight;
+    }
+    const type = a.typeNames[s.types[i]!]!;
+    const other = a.names[s.others[i]!]!;
+    const here = a.names[node]!;
+    const [f, t] = out ? [here, other] : [other, here];
+    const name = (): string => edgeName(nameText(f), nameText(type), nameText(t));
+    const bytes = this.rows.get(outKey(this.base, f, type, t));
+    if (bytes === undefined) throw damagedRow(`an in-row without its edge row (${name()})`);
+    const props = decodeProps(bytes, `edge ${name()}`);
+    if (slot >= 0) {
+      const w = Object.hasOwn(props, weight) ? props[weight] : undefined;
+      memo![slot] =
+        w === undefined
+          ? WEIGHT_MISSING
+          : typeof w === 'number' && Number.isFinite(w) && w >= 0
+            ? w
+            : WEIGHT_INVALID;
+    }
+    return this.edgeWeight(props, weight, o, name);
+  }
+
+  private dijkstraCached(
+    a: Adjacency,
+    fromId: string,
+    toId: string,
+    o: PathOptions,
+    weight: string,
+  ): WeightedPath | undefined {
+    const from = a.nodeOf(fromId);
+    if (from === undefined) {
+      // No rows name it: the search is done once it has visited the start, as on the storage path.
+      if (1 >= o.maxNodes) throw this.tooMany(o);
+      return undefined;
+    }
+    const to = a.nodeOf(toId) ?? -1;
+    const n = a.nodeCount;
+    const dist = new Float64Array(n);
+    const hops = new Int32Array(n);
+    const parent = new Int32Array(n);
+    // Per node: 0 unseen, 1 has a distance, 2 done.
+    const seen = new Uint8Array(n);
+    dist[from] = 0;
+    seen[from] = 1;
+    let done = 0;
+    const heap = new MinHeap<number>();
+    heap.push(0, from);
+    const sides = this.sides(a, o.direction);
+    const mask = a.typeMask(o.types);
+    const room = this.registry?.room() ?? 0;
+    const memos = sides.map((side) => a.weightsOf(side, weight, room));
+    this.registry?.grew(this.base.slice(0, -1));
+    while (heap.size > 0) {
+      const [d, node] = heap.pop();
+      if (seen[node] === 2 || d > dist[node]!) continue;
+      if (node === to) return { path: this.pathOfCached(a, parent, from, to), cost: d };
+      seen[node] = 2;
+      if (++done >= o.maxNodes) throw this.tooMany(o);
+      const h = hops[node]!;
+      if (h >= o.maxDepth) continue;
+      for (let k = 0; k < sides.length; k++) {
+        const side = sides[k]!;
+        const s = a.slice(side, node);
+        for (let i = s.start; i < s.end; i++) {
+          if (mask !== undefined && mask[s.types[i]!] !== 1) continue;
+          const other = s.others[i]!;
+          if (seen[other] === 2) continue;
+          const nd = d + this.weightCached(a, memos[k], s, i, side === a.out, node, weight, o);
+          if (seen[other] === 0 || nd < dist[other]!) {
+            seen[other] = 1;
+            dist[other] = nd;
+            hops[other] = h + 1;
+            parent[other] = node;
+            heap.push(nd, other);
+          }
+        }
+      }
+    }
+    return undefined;
   }
 
   private pathOf(parent: Map<string, string>, from: string, to: string): string[] {
@@ -478,6 +767,7 @@ class GraphReads {
     for (let depth = 1; depth <= o.maxDepth && frontier.length > 0; depth++) {
       const next: string[] = [];
       for (const node of frontier) {
+        this.expand();
         for (const kind of kinds) {
           const [prefix, ranges] = this.ranges(kind, node, o.types);
           for (const r of ranges) {
@@ -517,7 +807,7 @@ class GraphReads {
     const hops = new Map<string, number>([[from, 0]]);
     const parent = new Map<string, string>();
     const done = new Set<string>();
-    const heap = new MinHeap();
+    const heap = new MinHeap<string>();
     heap.push(0, from);
     const kinds = kindsOf(o.direction);
     while (heap.size > 0) {
@@ -528,6 +818,7 @@ class GraphReads {
       if (done.size >= o.maxNodes) throw this.tooMany(o);
       const h = hops.get(node)!;
       if (h >= o.maxDepth) continue;
+      this.expand();
       for (const kind of kinds) {
         this.eachAdjacent(kind, node, o.types, (key, value, at) => {
           const tail = readTypeAndOther(key, at);
@@ -600,16 +891,19 @@ function toHistory(v: HistoryVersion, id: string): NodeHistoryEntry {
       };
 }
 
-/** A binary min-heap of (cost, node) for Dijkstra; stale entries are skipped on pop. */
-class MinHeap {
+/**
+ * A binary min-heap of (cost, node) for Dijkstra; stale entries are skipped on pop. The storage
+ * and cached searches use the same heap and push in the same order, so they pop alike.
+ */
+class MinHeap<T> {
   private readonly costs: number[] = [];
-  private readonly nodes: string[] = [];
+  private readonly nodes: T[] = [];
 
   get size(): number {
     return this.costs.length;
   }
 
-  push(cost: number, node: string): void {
+  push(cost: number, node: T): void {
     const c = this.costs;
     const n = this.nodes;
     let i = c.length;
@@ -626,10 +920,10 @@ class MinHeap {
     n[i] = node;
   }
 
-  pop(): [number, string] {
+  pop(): [number, T] {
     const c = this.costs;
     const n = this.nodes;
-    const top: [number, string] = [c[0]!, n[0]!];
+    const top: [number, T] = [c[0]!, n[0]!];
     const lastCost = c.pop()!;
     const lastNode = n.pop()!;
     const size = c.length;
@@ -775,6 +1069,54 @@ export class Graph {
     return new GraphReads(new View(this.storage, this.at), this.base);
   }
 
+  /**
+   * Runs an adjacency read (neighbors, traverse, a path search) at one version: on the
+   * keyspace's adjacency cache when it is exact for that version (reads at now only; a view as
+   * of a point reads storage), on the storage path otherwise. The storage path counts its node
+   * expansions for the registry; under 'auto', a call that passes GRAPH_CACHE_CALL_EXPANSIONS
+   * (`large`: traverse and path searches) stops, the cache is built at the same version, and
+   * the call runs again on it — the same answer, since both paths read the same state alike.
+   */
+  private adjacent<T>(large: boolean, run: (r: GraphReads) => T): T {
+    if (this.at !== undefined) return run(this.reads());
+    const view = new View(this.storage);
+    const registry = cacheRegistry(this.storage);
+    const adj = registry.acquire(this.keyspace, view, false);
+    if (adj !== undefined) return run(new GraphReads(view, this.base, adj, registry));
+    const budget =
+      large && registry.mode === 'auto' && registry.canBuild(this.keyspace, view)
+        ? GRAPH_CACHE_CALL_EXPANSIONS
+        : Number.POSITIVE_INFINITY;
+    let r = new GraphReads(view, this.base, undefined, undefined, budget);
+    try {
+      return run(r);
+    } catch (error) {
+      if (error !== OVER_BUDGET) throw error;
+      registry.countExpansions(this.keyspace, r.expansions);
+      const built = registry.acquire(this.keyspace, view, true);
+      if (built !== undefined) return run(new GraphReads(view, this.base, built, registry));
+      r = new GraphReads(view, this.base);
+      return run(r);
+    } finally {
+      registry.countExpansions(this.keyspace, r.expansions);
+    }
+  }
+
+  /**
+   * Settings of the adjacency caches of this database (every branch and space): `mode` 'auto'
+   * (default), 'always' or 'off', and `maxBytes`, the cap on their estimated memory (default
+   * 64 MiB). They never change a result, only how fast traversals run; see docs/graph.md.
+   * Throws `invalid_argument` for bad settings.
+   */
+  configureCache(settings: Partial<GraphCacheSettings>): void {
+    cacheRegistry(this.storage).configure(checkCacheSettings(settings));
+  }
+
+  /** The state of this keyspace's adjacency cache and counters (for tests and monitoring). */
+  cacheInfo(): GraphCacheInfo {
+    return cacheRegistry(this.storage).info(this.keyspace);
+  }
+
   private write<T>(build: (w: Writes) => T): Promise<T & Commit> {
     if (this.at !== undefined) return Promise.reject(readOnly());
     return commitBuilt(this.storage, build).then(({ result, commit }) => ({ ...result, ...commit }));
@@ -869,7 +1211,7 @@ export class Graph {
    * follow the node's degree. Throws `not_found` when the node does not exist.
    */
   neighbors(id: string, options?: NeighborOptions): Neighbor[] {
-    return this.reads().neighbors(id, options);
+    return this.adjacent(false, (r) => r.neighbors(id, options));
   }
 
   /**
@@ -878,7 +1220,7 @@ export class Graph {
    * Throws `not_found` when the start node does not exist.
    */
   traverse(start: string, options?: TraverseOptions): TraverseStep[] {
-    return this.reads().traverse(start, options);
+    return this.adjacent(true, (r) => r.traverse(start, options));
   }
 
   /**
@@ -888,12 +1230,12 @@ export class Graph {
    * `invalid_argument` for a bad weight on an edge it reaches or a search past maxNodes.
    */
   shortestPath(from: string, to: string, options?: ShortestPathOptions): string[] | undefined {
-    return this.reads().path(from, to, options)?.path;
+    return this.adjacent(true, (r) => r.path(from, to, options))?.path;
   }
 
   /** As shortestPath, with the path's cost (edges, or the sum of weights). */
   shortestPathWithCost(from: string, to: string, options?: ShortestPathOptions): WeightedPath | undefined {
-    return this.reads().path(from, to, options);
+    return this.adjacent(true, (r) => r.path(from, to, options));
   }
 
   /**

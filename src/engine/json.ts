@@ -3,8 +3,9 @@
  * (json-path.ts), patched with RFC 7386 merge patches, listed, versioned, read as of the past,
  * diffed and merged by path between branches.
  *
- * Storage (docs/formats/json.md, json-rows.ts): a small document is one head row; a large one is
- * split into node rows so that changing one field rewrites a bounded number of bytes. Every write
+ * Storage (docs/formats/json.md, json-rows.ts): a small document is one head row; in a large one
+ * every container over 4 KiB keeps its children in chunk rows of at most 4 KiB, so that changing
+ * one field rewrites about one chunk whatever the document's size. Every write
  * rewrites the head row, so the head row's versions are the document's versions (history, as-of,
  * getVersioned) and a transaction that reads a document validates against any change to it.
  */
@@ -31,7 +32,7 @@ import {
   writeDoc,
 } from './json-rows.js';
 import { checkKey, JSON_TAG } from './keys.js';
-import type { Commit } from './kv.js';
+import { type Commit, type KeyRange, keyRange, type ListOptions } from './kv.js';
 import type { MergeConflictReport, PrimitiveMerge, PrimitiveMergeOutput } from './merge.js';
 import { encodeValue, type Value } from './value-codec.js';
 
@@ -68,18 +69,7 @@ export interface JsonDiff {
 }
 
 /** Which documents list and keys return: like KV's list options, over document keys. */
-export interface JsonListOptions {
-  /** Only keys that start with this. */
-  prefix?: string;
-  /** First key, inclusive. */
-  start?: string;
-  /** Key to stop before, exclusive. */
-  end?: string;
-  /** At most this many documents. */
-  limit?: number;
-  /** Descending key order. */
-  reverse?: boolean;
-}
+export type JsonListOptions = ListOptions;
 
 /** What Json.delete resolves to: the commit, and whether anything was there to delete. */
 export type JsonDeleteResult = Commit & { deleted: boolean };
@@ -364,45 +354,15 @@ function historyOf(
   });
 }
 
-interface ListRange {
-  start: string;
-  end: string;
-  reverse: boolean;
-  limit: number;
+interface ListRange extends KeyRange {
   /** Where the document key starts in a head row key. */
   skip: number;
 }
 
+/** KV's list options over the head rows: one per document. */
 function listRange(base: string, options: JsonListOptions): ListRange {
-  if (typeof options !== 'object' || options === null)
-    throw invalidArgument('list options must be an object');
-  const limit = options.limit ?? Number.POSITIVE_INFINITY;
-  if (
-    typeof limit !== 'number' ||
-    !(Number.isSafeInteger(limit) || limit === Number.POSITIVE_INFINITY) ||
-    limit < 0
-  )
-    throw invalidArgument('limit must be a non-negative integer');
-  const reverse = options.reverse ?? false;
-  if (typeof reverse !== 'boolean') throw invalidArgument('reverse must be a boolean');
   const heads = base + HEAD_MARK;
-  let start = heads;
-  // No UTF-8 byte is 0xff, so heads + 0xff bounds every head row.
-  let end = `${heads}\xff`;
-  if (options.prefix !== undefined) {
-    const p = heads + checkKey(options.prefix, 'prefix');
-    start = p;
-    end = `${p}\xff`;
-  }
-  if (options.start !== undefined) {
-    const s = heads + checkKey(options.start, 'start');
-    if (s > start) start = s;
-  }
-  if (options.end !== undefined) {
-    const e = heads + checkKey(options.end, 'end');
-    if (e < end) end = e;
-  }
-  return { start, end, reverse, limit, skip: heads.length };
+  return { ...keyRange(heads, options), skip: heads.length };
 }
 
 function* listDocs(r: Reads, base: string, range: ListRange): Generator<[string, Value]> {

@@ -212,20 +212,24 @@ export class Kv {
    * so bad input throws `invalid_argument` (or `closed`) right here.
    */
   list(options: ListOptions = {}): Generator<[string, Value]> {
-    const range = listRange(this.base, options);
+    const range = keyRange(this.base, options);
     return listEntries(new View(this.storage, this.at), this.base, range);
   }
 }
 
-interface ListRange {
+/** A checked list request: a storage-key range, its direction and how many entries at most. */
+export interface KeyRange {
   start: string;
   end: string;
   reverse: boolean;
   limit: number;
 }
 
-/** Checks list options and turns them into a storage-key range of the keyspace `base`. */
-function listRange(base: string, options: ListOptions): ListRange {
+/**
+ * Checks list options (prefix, start, end, limit, reverse) and turns them into a storage-key
+ * range of the keys `base + key`; bad options are `invalid_argument`.
+ */
+export function keyRange(base: string, options: ListOptions): KeyRange {
   if (typeof options !== 'object' || options === null)
     throw invalidArgument('list options must be an object');
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
@@ -256,7 +260,7 @@ function listRange(base: string, options: ListOptions): ListRange {
   return { start, end, reverse, limit };
 }
 
-function* listEntries(reads: Reads, base: string, range: ListRange): Generator<[string, Value]> {
+function* listEntries(reads: Reads, base: string, range: KeyRange): Generator<[string, Value]> {
   if (range.limit === 0 || range.start >= range.end) return;
   let n = 0;
   for (const [k, v] of reads.scan(range.start, range.end, range.reverse)) {
@@ -325,7 +329,7 @@ export class TxKv {
   }
 
   list(options: ListOptions = {}): Generator<[string, Value]> {
-    return listEntries(this.batch, this.base, listRange(this.base, options));
+    return listEntries(this.batch, this.base, keyRange(this.base, options));
   }
 
   history(key: string): HistoryEntry[] {

@@ -10,7 +10,6 @@ import { describe, it } from 'node:test';
 import { Strata } from '../../src/api/index.js';
 import { MemoryBackend } from '../../src/backend/index.js';
 import {
-  type ErrorCode,
   EVENTS_READ_LIMIT_MAX,
   isStrataError,
   KEY_SIZE_BYTES_MAX,
@@ -30,6 +29,7 @@ import {
   seqKey,
 } from '../../src/engine/index.js';
 import { nodeScheduler } from '../../src/node.js';
+import { rejectsCode, throwsCode } from '../support/errors.js';
 
 interface Fixture {
   db: Strata;
@@ -60,35 +60,6 @@ const CONFIGS: [string, Opener][] = [
     },
   ]),
 ];
-
-function throwsCode(fn: () => unknown, code: ErrorCode, what: string): void {
-  assert.throws(
-    fn,
-    (e: unknown) => {
-      assert.ok(isStrataError(e, code), `${what}: expected StrataError '${code}', got ${String(e)}`);
-      return true;
-    },
-    what,
-  );
-}
-
-async function rejectsCode(fn: () => Promise<unknown>, code: ErrorCode, what: string): Promise<void> {
-  let promise: Promise<unknown>;
-  try {
-    promise = fn();
-  } catch (error) {
-    assert.fail(`${what}: threw synchronously (${String(error)}) instead of returning a rejected promise`);
-  }
-  await assert.rejects(
-    promise,
-    (e: unknown) => {
-      assert.ok(isStrataError(e, code), `${what}: expected StrataError '${code}', got ${String(e)}`);
-      if (code === 'invalid_argument') assert.equal((e as { committed?: string }).committed, 'no', what);
-      return true;
-    },
-    what,
-  );
-}
 
 /** Every event of a stream, in seq order, through pages of the largest limit. */
 function all(events: Events, stream: string): StreamEvent[] {

@@ -10,7 +10,6 @@ import { Strata } from '../../src/api/index.js';
 import { MemoryBackend } from '../../src/backend/index.js';
 import {
   compareBytes,
-  type ErrorCode,
   isStrataError,
   KEY_SIZE_BYTES_MAX,
   ManualClock,
@@ -20,6 +19,7 @@ import {
   VALUE_SIZE_BYTES_MAX,
 } from '../../src/base/index.js';
 import type { Value } from '../../src/engine/index.js';
+import { rejectsCode, throwsCode } from '../support/errors.js';
 
 interface Fixture {
   db: Strata;
@@ -50,37 +50,6 @@ const CONFIGS: [string, Opener][] = [
     },
   ]),
 ];
-
-/** Asserts that `fn` throws a StrataError with `code` (and, for invalid input, committed 'no'). */
-function throwsCode(fn: () => unknown, code: ErrorCode, what: string): void {
-  assert.throws(
-    fn,
-    (e: unknown) => {
-      assert.ok(isStrataError(e, code), `${what}: expected StrataError '${code}', got ${String(e)}`);
-      return true;
-    },
-    what,
-  );
-}
-
-async function rejectsCode(fn: () => Promise<unknown>, code: ErrorCode, what: string): Promise<void> {
-  let promise: Promise<unknown>;
-  try {
-    promise = fn();
-  } catch (error) {
-    assert.fail(`${what}: threw synchronously (${String(error)}) instead of returning a rejected promise`);
-  }
-  await assert.rejects(
-    promise,
-    (e: unknown) => {
-      assert.ok(isStrataError(e, code), `${what}: expected StrataError '${code}', got ${String(e)}`);
-      if (code === 'invalid_argument' || code === 'conflict')
-        assert.equal((e as { committed?: string }).committed, 'no', `${what}: committed 'no'`);
-      return true;
-    },
-    what,
-  );
-}
 
 /** Keys ordered as the database orders them: by their UTF-8 bytes. */
 function utf8Order(a: string, b: string): number {

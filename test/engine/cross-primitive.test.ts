@@ -12,6 +12,7 @@ import { type CrashModel, SimDisk } from '../../src/backend/index.js';
 import { ManualClock, SeededRandom } from '../../src/base/index.js';
 import { nodeScheduler } from '../../src/node.js';
 import type { Durability } from '../../src/storage/index.js';
+import { copyDisk } from '../support/sim.js';
 
 const DEEP = process.env.STRATA_DEEP === '1';
 const SEEDS =
@@ -150,18 +151,3 @@ describe('cross-primitive transactions', () => {
     }
   }
 });
-
-async function copyDisk(disk: SimDisk): Promise<SimDisk> {
-  const from = disk.backend();
-  const to = new SimDisk();
-  const b = to.backend();
-  for (const name of await from.list('')) {
-    const bytes = await from.read(name);
-    if (bytes === undefined) continue;
-    await b.write(name, bytes);
-    await b.sync(name);
-  }
-  await from.close();
-  await b.close();
-  return to;
-}

@@ -14,11 +14,12 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { type Branch, type OpenOptions, Strata } from '../../src/api/index.js';
+import { type Branch, Strata } from '../../src/api/index.js';
 import { type CrashModel, SimDisk } from '../../src/backend/index.js';
 import { ManualClock, SeededRandom } from '../../src/base/index.js';
 import { encodeValue, type StreamEvent } from '../../src/engine/index.js';
 import { nodeScheduler } from '../../src/node.js';
+import { copyDisk, TINY_LSM } from '../support/sim.js';
 
 const DEEP = process.env.STRATA_DEEP === '1';
 const SEEDS =
@@ -31,20 +32,6 @@ const STEPS = DEEP ? 1200 : 350;
 const MODELS: readonly CrashModel[] = ['strict', 'ordered', 'weak', 'hostile'];
 const STREAMS = ['s0', 's1', 's2', 'x\u00e9'];
 const TYPES = ['call', 'result', 'note', 'err'];
-
-const TINY: NonNullable<OpenOptions['lsm']> = {
-  memtableBytes: 2500,
-  tableTargetBytes: 1200,
-  blockBytes: 256,
-  levelBaseBytes: 5000,
-  levelMultiplier: 3,
-  l0CompactionTrigger: 2,
-  l0SlowdownTrigger: 4,
-  l0StopTrigger: 6,
-  blockCacheBytes: 8 * 1024,
-  tableCacheBytes: 4 * 1024,
-  sliceEntries: 7,
-};
 
 type Data = { step: number; pad: string };
 
@@ -261,21 +248,6 @@ function checkBranch(db: Strata, m: ModelBranch, rnd: SeededRandom, where: strin
   checkStream(b.at(past), m, rnd.pick(STREAMS), past, rnd, `${where} (as of ${past})`);
 }
 
-async function copyDisk(disk: SimDisk): Promise<SimDisk> {
-  const from = disk.backend();
-  const to = new SimDisk();
-  const b = to.backend();
-  for (const name of await from.list('')) {
-    const bytes = await from.read(name);
-    if (bytes === undefined) continue;
-    await b.write(name, bytes);
-    await b.sync(name);
-  }
-  await from.close();
-  await b.close();
-  return to;
-}
-
 interface Stats {
   appends: number;
   forks: number;
@@ -297,7 +269,7 @@ async function runSeed(seed: number): Promise<Stats> {
       durability: 'strict',
       clock,
       scheduler: nodeScheduler,
-      lsm: TINY,
+      lsm: TINY_LSM,
     });
   let db = await open();
   const branches = new Map<string, ModelBranch>([['main', new ModelBranch('main')]]);
@@ -430,8 +402,8 @@ async function runSeed(seed: number): Promise<Stats> {
       st.crashes++;
       db = await open();
       for (const mb of branches.values()) checkBranch(db, mb, rnd, `${where} (after a ${model} crash)`, true);
-      disk = await copyDisk(disk);
       await db.close();
+      disk = await copyDisk(disk);
       db = await open();
     } else {
       checkBranch(db, m, rnd, where, false);

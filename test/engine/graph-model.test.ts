@@ -7,17 +7,20 @@
  * random past versions; diffs; merges between branches under each strategy, checked against
  * the model's prediction (conflicts and result) and for dangling edges; with tiny memtables
  * and tables so flushes and compactions run constantly, clean reopens and crashes of a
- * simulated disk (strict mode: everything acknowledged survives).
+ * simulated disk (strict mode: everything acknowledged survives). Each seed runs with the
+ * adjacency cache in one mode ('always': every read at now that can use it does; 'off'; 'auto'),
+ * so the model checks both read paths; test/engine/graph-cache.test.ts compares them directly.
  *
  * Replay a seed with STRATA_SEED=<n>; STRATA_DEEP=1 runs more seeds and longer sessions.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type OpenOptions, Strata } from '../../src/api/index.js';
+import { Strata } from '../../src/api/index.js';
 import { type CrashModel, SimDisk } from '../../src/backend/index.js';
 import { isStrataError, ManualClock, SeededRandom } from '../../src/base/index.js';
 import type { Direction, Graph, Props } from '../../src/engine/index.js';
 import { nodeScheduler } from '../../src/node.js';
+import { copyDisk, TINY_LSM } from '../support/sim.js';
 
 const DEEP = process.env.STRATA_DEEP === '1';
 const SEEDS =
@@ -29,20 +32,6 @@ const SEEDS =
 const STEPS = DEEP ? 1500 : 600;
 const MODELS: readonly CrashModel[] = ['strict', 'ordered', 'weak', 'hostile'];
 const STRATEGIES = ['strict', 'source-wins', 'target-wins'] as const;
-
-const TINY: NonNullable<OpenOptions['lsm']> = {
-  memtableBytes: 2500,
-  tableTargetBytes: 1200,
-  blockBytes: 256,
-  levelBaseBytes: 5000,
-  levelMultiplier: 3,
-  l0CompactionTrigger: 2,
-  l0SlowdownTrigger: 4,
-  l0StopTrigger: 6,
-  blockCacheBytes: 8 * 1024,
-  tableCacheBytes: 4 * 1024,
-  sliceEntries: 7,
-};
 
 /** An edge's identity in the model: from, type, to joined by '|' (ids never hold one). */
 const ek = (from: string, type: string, to: string): string => `${from}|${type}|${to}`;
@@ -341,21 +330,6 @@ function checkGraph(g: Graph, st: State, rnd: SeededRandom, where: string): void
 const IDS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l'];
 const TYPES = ['knows', 'likes'];
 
-async function copyDisk(disk: SimDisk): Promise<SimDisk> {
-  const from = disk.backend();
-  const to = new SimDisk();
-  const b = to.backend();
-  for (const name of await from.list('')) {
-    const bytes = await from.read(name);
-    if (bytes === undefined) continue;
-    await b.write(name, bytes);
-    await b.sync(name);
-  }
-  await from.close();
-  await b.close();
-  return to;
-}
-
 interface Stats {
   merges: Record<string, number>;
   conflicts: number;
@@ -364,20 +338,32 @@ interface Stats {
   crashes: number;
   compactions: number;
   forks: number;
+  mode?: string;
+  hits?: number;
 }
+
+const CACHE_MODES = ['always', 'off', 'auto'] as const;
 
 async function runSeed(seed: number): Promise<Stats> {
   const rnd = new SeededRandom(seed);
   let disk = new SimDisk();
   const clock = new ManualClock(1_000_000);
-  const open = (): Promise<Strata> =>
-    Strata.open('graph', {
+  const mode = CACHE_MODES[seed % CACHE_MODES.length]!;
+  let hits = 0;
+  const open = async (): Promise<Strata> => {
+    const db = await Strata.open('graph', {
       backend: disk.backend(),
       durability: 'strict',
       clock,
       scheduler: nodeScheduler,
-      lsm: TINY,
+      lsm: TINY_LSM,
     });
+    db.branch().graph.configureCache({ mode });
+    return db;
+  };
+  const countHits = (): void => {
+    for (const m of branches.values()) hits += db.branch(m.name).graph.cacheInfo().hits;
+  };
   let db = await open();
   const branches = new Map<string, ModelBranch>([
     ['main', new ModelBranch('main', undefined, 0, new State())],
@@ -574,18 +560,20 @@ async function runSeed(seed: number): Promise<Stats> {
       await db.compact();
       stats.compactions = Math.max(stats.compactions, db.stats().tree.compactions);
     } else if (r < 91) {
+      countHits();
       await db.close();
       db = await open();
       checkAll(`${where} (reopened)`);
     } else if (r < 92) {
       const model = MODELS[rnd.int(MODELS.length)]!;
+      countHits();
       disk.crash(model, new SeededRandom(seed * 1000 + step));
       await db.close().catch(() => undefined);
       stats.crashes++;
       db = await open();
       checkAll(`${where} (after a ${model} crash)`);
-      disk = await copyDisk(disk);
       await db.close();
+      disk = await copyDisk(disk);
       db = await open();
     } else {
       // Reads now and as of a random past version.
@@ -595,8 +583,11 @@ async function runSeed(seed: number): Promise<Stats> {
     }
   }
   checkAll(`seed ${seed}, end`);
+  countHits();
   await db.close();
-  return stats;
+  if (mode === 'always') assert.ok(hits > 100, `reads were answered from the cache (${hits} hits)`);
+  if (mode === 'off') assert.equal(hits, 0, 'no cache with the cache off');
+  return { ...stats, mode, hits } as Stats;
 }
 
 describe('graph against a full-copy model', () => {

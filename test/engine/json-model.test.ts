@@ -11,12 +11,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type Branch, type OpenOptions, Strata } from '../../src/api/index.js';
+import { type Branch, Strata } from '../../src/api/index.js';
 import { SimDisk } from '../../src/backend/index.js';
 import { isStrataError, ManualClock, SeededRandom } from '../../src/base/index.js';
 import { formatPath, type JsonStep } from '../../src/engine/json-path.js';
 import type { Value } from '../../src/engine/value-codec.js';
 import { nodeScheduler } from '../../src/node.js';
+import { copyDisk, TINY_LSM } from '../support/sim.js';
 
 const DEEP = process.env.STRATA_DEEP === '1';
 const SEEDS =
@@ -26,20 +27,6 @@ const SEEDS =
       ? [1, 2, 3, 4, 5, 6]
       : [21, 22];
 const STEPS = DEEP ? 1200 : 350;
-
-const TINY: NonNullable<OpenOptions['lsm']> = {
-  memtableBytes: 2500,
-  tableTargetBytes: 1200,
-  blockBytes: 256,
-  levelBaseBytes: 5000,
-  levelMultiplier: 3,
-  l0CompactionTrigger: 2,
-  l0SlowdownTrigger: 4,
-  l0StopTrigger: 6,
-  blockCacheBytes: 8 * 1024,
-  tableCacheBytes: 4 * 1024,
-  sliceEntries: 7,
-};
 
 type Obj = { [k: string]: Value };
 const isObj = (v: Value | undefined): v is Obj =>
@@ -234,7 +221,7 @@ class ModelBranch {
 
 // --- random documents, paths and values -----------------------------------------------------------
 
-const KEYS = ['doc:a', 'doc:b', 'doc:c', 'big:1', 'big:2'];
+const KEYS = ['doc:a', 'doc:b', 'doc:c', 'big:1', 'big:2', 'huge:1'];
 
 function smallValue(rnd: SeededRandom, depth = 0): Value {
   const r = rnd.int(10);
@@ -256,6 +243,77 @@ function bigDoc(rnd: SeededRandom): Value {
     })),
     meta: { a: 1, nested: { deep: Array.from({ length: 3 }, () => 'd'.repeat(30)) } },
   };
+}
+
+/**
+ * A document whose containers are chunked: an array of numbers and one of items (several chunk
+ * rows each), an object of many short members (chunks keyed by name) and a split child below.
+ */
+function hugeDoc(rnd: SeededRandom): Value {
+  const tags: Obj = {};
+  for (let i = 0; i < 600 + rnd.int(600); i++) tags[`t${rnd.int(9000)}`] = rnd.int(100);
+  return {
+    nums: Array.from({ length: 2000 + rnd.int(2000) }, () => rnd.int(1_000_000) - 500),
+    items: Array.from({ length: 60 + rnd.int(80) }, (_, i) => ({ i, note: 'n'.repeat(50 + rnd.int(80)) })),
+    tags,
+    nest: { deep: { list: Array.from({ length: 200 }, (_, i) => `e${i}`), more: 'm'.repeat(4200) } },
+  };
+}
+
+/**
+ * A bulk change to a huge document (many writes, each checked against the model): deletes of a
+ * run of elements in the middle (chunks shrink and merge), appends (new chunks), new and
+ * deleted members (object chunks split and merge), negative indexes.
+ */
+function bulkOps(rnd: SeededRandom, doc: Value): { path: JsonStep[]; value?: Value }[] {
+  const out: { path: JsonStep[]; value?: Value }[] = [];
+  if (!isObj(doc)) return out;
+  const arrays = Object.keys(doc).filter((k) => Array.isArray(doc[k]));
+  const objects = Object.keys(doc).filter((k) => isObj(doc[k]));
+  const r = rnd.int(4);
+  if (r === 0 && arrays.length > 0) {
+    const k = arrays[rnd.int(arrays.length)]!;
+    const len = (doc[k] as Value[]).length;
+    const at = rnd.int(Math.max(1, len));
+    for (let i = 0; i < 20 + rnd.int(200); i++)
+      out.push({
+        path: [
+          { kind: 'name', name: k },
+          { kind: 'index', index: at },
+        ],
+      });
+  } else if (r === 1 && arrays.length > 0) {
+    const k = arrays[rnd.int(arrays.length)]!;
+    for (let i = 0; i < 20 + rnd.int(300); i++)
+      out.push({
+        path: [
+          { kind: 'name', name: k },
+          { kind: 'index', index: -1 - rnd.int(3) },
+        ],
+        value: rnd.int(99),
+      });
+  } else if (r === 2 && objects.length > 0) {
+    const k = objects[rnd.int(objects.length)]!;
+    for (let i = 0; i < 50 + rnd.int(300); i++)
+      out.push({
+        path: [
+          { kind: 'name', name: k },
+          { kind: 'name', name: `t${rnd.int(5000)}` },
+        ],
+        ...(rnd.int(3) === 0 ? {} : { value: rnd.int(3) === 0 ? 'v'.repeat(rnd.int(300)) : rnd.int(9) }),
+      });
+  } else if (arrays.length > 0) {
+    const k = arrays[rnd.int(arrays.length)]!;
+    for (let i = 0; i < 20 + rnd.int(300); i++)
+      out.push({
+        path: [
+          { kind: 'name', name: k },
+          { kind: 'index', index: -1 },
+        ],
+        value: i,
+      });
+  }
+  return out;
 }
 
 /** A random path into `doc`: mostly existing places, sometimes one past the end, missing, or mistyped. */
@@ -293,21 +351,6 @@ function randomPath(rnd: SeededRandom, doc: Value | undefined): JsonStep[] {
 }
 
 // --- the run --------------------------------------------------------------------------------------
-
-async function copyDisk(disk: SimDisk): Promise<SimDisk> {
-  const from = disk.backend();
-  const to = new SimDisk();
-  const b = to.backend();
-  for (const name of await from.list('')) {
-    const bytes = await from.read(name);
-    if (bytes === undefined) continue;
-    await b.write(name, bytes);
-    await b.sync(name);
-  }
-  await from.close();
-  await b.close();
-  return to;
-}
 
 function checkBranch(db: Strata, m: ModelBranch, rnd: SeededRandom, where: string, full: boolean): void {
   const b = db.branch(m.name);
@@ -365,7 +408,7 @@ async function expectSame<T>(what: string, run: () => Promise<T>, model: () => v
 
 async function runSeed(
   seed: number,
-): Promise<{ merges: number; conflicts: number; crashes: number; split: number }> {
+): Promise<{ merges: number; conflicts: number; crashes: number; split: number; bulk: number }> {
   const rnd = new SeededRandom(seed);
   let disk = new SimDisk();
   const clock = new ManualClock(1_000_000);
@@ -375,12 +418,12 @@ async function runSeed(
       durability: 'strict',
       clock,
       scheduler: nodeScheduler,
-      lsm: TINY,
+      lsm: TINY_LSM,
     });
   let db = await open();
   const branches = new Map<string, ModelBranch>([['main', new ModelBranch('main')]]);
   const merged = new Map<string, number>();
-  const stats = { merges: 0, conflicts: 0, crashes: 0, split: 0 };
+  const stats = { merges: 0, conflicts: 0, crashes: 0, split: 0, bulk: 0 };
   const pick = (): ModelBranch => [...branches.values()][rnd.int(branches.size)]!;
 
   for (let step = 0; step < STEPS; step++) {
@@ -388,11 +431,40 @@ async function runSeed(
     clock.advance(1 + rnd.int(3));
     const m = pick();
     const b: Branch = db.branch(m.name);
-    const key = KEYS[rnd.int(KEYS.length)]!;
+    const key = rnd.int(4) === 0 ? 'huge:1' : KEYS[rnd.int(KEYS.length)]!;
     const cur = m.at(key);
     const r = rnd.int(100);
-    if (r < 8 || (cur === undefined && r < 30)) {
-      const value = key.startsWith('big') ? bigDoc(rnd) : smallValue(rnd);
+    if (key === 'huge:1' && cur !== undefined && r < 12) {
+      // A bulk change: many writes to the chunked containers, checked one by one.
+      let doc = clone(cur);
+      for (const op of bulkOps(rnd, doc)) {
+        const path = formatPath(op.path);
+        if (op.value === undefined) {
+          const d = await b.json.delete(key, path);
+          const [next, deleted] = modelDelete(doc, op.path);
+          assert.equal(d.deleted, deleted, `${where}: bulk delete ${path}`);
+          doc = next!;
+          if (deleted) m.write(key, d.version, doc);
+        } else {
+          const value = op.value;
+          let next: Value | undefined;
+          const c = await expectSame(
+            `${where}: bulk set ${path}`,
+            () => b.json.set(key, path, value),
+            () => {
+              next = modelSet(clone(doc), op.path, value);
+            },
+          );
+          if (c !== undefined) {
+            doc = next!;
+            m.write(key, c.version, doc);
+          }
+        }
+      }
+      assert.ok(same(b.json.get(key), doc), `${where}: after a bulk change`);
+      stats.bulk++;
+    } else if (r < 8 || (cur === undefined && r < 30)) {
+      const value = key === 'huge:1' ? hugeDoc(rnd) : key.startsWith('big') ? bigDoc(rnd) : smallValue(rnd);
       const c = await b.json.set(key, '$', value);
       m.write(key, c.version, value);
     } else if (r < 50) {
@@ -503,8 +575,8 @@ async function runSeed(
       stats.crashes++;
       db = await open();
       for (const mb of branches.values()) checkBranch(db, mb, rnd, `${where} (after a crash)`, true);
-      disk = await copyDisk(disk);
       await db.close();
+      disk = await copyDisk(disk);
       db = await open();
     } else {
       checkBranch(db, m, rnd, where, false);
@@ -523,6 +595,7 @@ describe('JSON documents against a naive model', () => {
       const stats = await runSeed(seed);
       assert.ok(stats.merges > 3, `some merges ran (${stats.merges})`);
       assert.ok(stats.split > 0, 'large (split) documents were exercised');
+      assert.ok(stats.bulk > 3, `bulk changes of chunked documents ran (${stats.bulk})`);
     });
   }
 });

@@ -8,15 +8,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Strata } from '../../src/api/index.js';
 import { MemoryBackend } from '../../src/backend/index.js';
-import {
-  BATCH_OPS_MAX,
-  type ErrorCode,
-  isStrataError,
-  ManualClock,
-  SeededRandom,
-} from '../../src/base/index.js';
+import { BATCH_OPS_MAX, isStrataError, ManualClock, SeededRandom } from '../../src/base/index.js';
 import { nodeScheduler } from '../../src/node.js';
 import type { Durability } from '../../src/storage/index.js';
+import { rejectsCode } from '../support/errors.js';
 
 const DEEP = process.env.STRATA_DEEP === '1';
 const SEEDS =
@@ -41,16 +36,6 @@ async function jitter(rnd: SeededRandom): Promise<void> {
     if (rnd.int(2) === 0) await Promise.resolve();
     else await new Promise<void>((resolve) => setImmediate(resolve));
   }
-}
-
-async function rejectsCode(promise: Promise<unknown>, code: ErrorCode, what: string): Promise<unknown> {
-  let caught: unknown;
-  await assert.rejects(promise, (e: unknown) => {
-    assert.ok(isStrataError(e, code), `${what}: expected StrataError '${code}', got ${String(e)}`);
-    caught = e;
-    return true;
-  });
-  return caught;
 }
 
 describe('transactions', () => {
@@ -158,16 +143,17 @@ describe('transactions', () => {
         let runs = 0;
         // Every run reads n, and a concurrent put changes it before the run commits.
         const e = await rejectsCode(
-          db.transaction(
-            'main',
-            async (tx) => {
-              runs++;
-              const n = tx.kv.get('n') as number;
-              await main.kv.put('n', n + 100);
-              tx.kv.put('n', n + 1);
-            },
-            { retries: 2 },
-          ),
+          () =>
+            db.transaction(
+              'main',
+              async (tx) => {
+                runs++;
+                const n = tx.kv.get('n') as number;
+                await main.kv.put('n', n + 100);
+                tx.kv.put('n', n + 1);
+              },
+              { retries: 2 },
+            ),
           'conflict',
           'always losing',
         );
@@ -195,36 +181,24 @@ describe('transactions', () => {
       it('bad input is refused with a typed error and changes nothing', async () => {
         const db = await open(mode);
         const before = db.version;
-        await rejectsCode(db.transaction('main', 42 as never), 'invalid_argument', 'not a function');
+        await rejectsCode(() => db.transaction('main', 42 as never), 'invalid_argument', 'not a function');
+        await rejectsCode(() => db.transaction('nope', () => 1), 'not_found', 'unknown branch');
+        await rejectsCode(() => db.transaction(7 as never, () => 1), 'invalid_argument', 'not a branch');
         await rejectsCode(
-          db.transaction('nope', () => 1),
-          'not_found',
-          'unknown branch',
-        );
-        await rejectsCode(
-          db.transaction(7 as never, () => 1),
-          'invalid_argument',
-          'not a branch',
-        );
-        await rejectsCode(
-          db.transaction('main', () => 1, { retries: -1 }),
+          () => db.transaction('main', () => 1, { retries: -1 }),
           'invalid_argument',
           'retries',
         );
-        await rejectsCode(
-          db.transaction('main', () => 1, 'x' as never),
-          'invalid_argument',
-          'options',
-        );
+        await rejectsCode(() => db.transaction('main', () => 1, 'x' as never), 'invalid_argument', 'options');
         await db.branch('main').kv.put('a', 1);
         await rejectsCode(
-          db.transaction(db.branch('main').at(before), () => 1),
+          () => db.transaction(db.branch('main').at(before), () => 1),
           'read_only',
           'a view cannot run a transaction',
         );
         const other = await Strata.cache();
         await rejectsCode(
-          db.transaction(other.branch('main'), () => 1),
+          () => db.transaction(other.branch('main'), () => 1),
           'invalid_argument',
           'a branch of another database',
         );
@@ -247,18 +221,20 @@ describe('transactions', () => {
         const db = await open(mode);
         const before = db.version;
         const e = await rejectsCode(
-          db.transaction('main', (tx) => {
-            for (let i = 0; i <= BATCH_OPS_MAX; i++) tx.kv.put(`k${i}`, i);
-          }),
+          () =>
+            db.transaction('main', (tx) => {
+              for (let i = 0; i <= BATCH_OPS_MAX; i++) tx.kv.put(`k${i}`, i);
+            }),
           'invalid_argument',
           'too many operations',
         );
         assert.match((e as Error).message, /at most 100000 operations/);
         const big = new Uint8Array(8 * 1024 * 1024);
         await rejectsCode(
-          db.transaction('main', (tx) => {
-            for (let i = 0; i < 9; i++) tx.kv.put(`big${i}`, big);
-          }),
+          () =>
+            db.transaction('main', (tx) => {
+              for (let i = 0; i < 9; i++) tx.kv.put(`big${i}`, big);
+            }),
           'invalid_argument',
           'too many bytes',
         );
@@ -283,7 +259,7 @@ describe('transactions', () => {
         assert.equal(main.space('notes').kv.get('k'), undefined);
         await db.deleteBranch('exp');
         await rejectsCode(
-          db.transaction(exp, (tx) => tx.kv.put('k', 'late')),
+          () => db.transaction(exp, (tx) => tx.kv.put('k', 'late')),
           'not_found',
           'a deleted branch',
         );

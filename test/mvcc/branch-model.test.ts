@@ -11,11 +11,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type Branch, type OpenOptions, Strata } from '../../src/api/index.js';
+import { type Branch, Strata } from '../../src/api/index.js';
 import { type CrashModel, SimDisk } from '../../src/backend/index.js';
 import { isStrataError, ManualClock, SeededRandom } from '../../src/base/index.js';
 import { nodeScheduler } from '../../src/node.js';
 import type { RetentionPolicy } from '../../src/storage/index.js';
+import { copyDisk, TINY_LSM } from '../support/sim.js';
 
 const DEEP = process.env.STRATA_DEEP === '1';
 const SEEDS =
@@ -26,20 +27,6 @@ const SEEDS =
       : [11, 12];
 const STEPS = DEEP ? 1500 : 500;
 const MODELS: readonly CrashModel[] = ['strict', 'ordered', 'weak', 'hostile'];
-
-const TINY: NonNullable<OpenOptions['lsm']> = {
-  memtableBytes: 2500,
-  tableTargetBytes: 1200,
-  blockBytes: 256,
-  levelBaseBytes: 5000,
-  levelMultiplier: 3,
-  l0CompactionTrigger: 2,
-  l0SlowdownTrigger: 4,
-  l0StopTrigger: 6,
-  blockCacheBytes: 8 * 1024,
-  tableCacheBytes: 4 * 1024,
-  sliceEntries: 7,
-};
 
 interface Version {
   version: number;
@@ -249,7 +236,7 @@ async function runSeed(seed: number, retention?: RetentionPolicy): Promise<SeedS
       durability: 'strict',
       clock,
       scheduler: nodeScheduler,
-      lsm: TINY,
+      lsm: TINY_LSM,
       ...(retention === undefined ? {} : { retention }),
     });
   let db = await open();
@@ -396,8 +383,8 @@ async function runSeed(seed: number, retention?: RetentionPolicy): Promise<SeedS
       db = await open();
       for (const mb of branches.values()) checkBranch(db, mb, rnd, `${where} (after a ${model} crash)`, true);
       // Continue on a fresh copy of the recovered disk, so later crashes start from it.
-      disk = await copyDisk(disk);
       await db.close();
+      disk = await copyDisk(disk);
       db = await open();
     } else {
       checkBranch(db, m, rnd, where, false);
@@ -408,22 +395,6 @@ async function runSeed(seed: number, retention?: RetentionPolicy): Promise<SeedS
   assert.deepEqual(names, [...branches.keys()], 'db.branches() lists every live branch, in creation order');
   await db.close();
   return { forks, deepest: Math.max(...depth.values()), compactions, crashes, diffs, merges, deletes };
-}
-
-/** A new disk holding the durable contents of `disk` (its handles may be dead after a crash). */
-async function copyDisk(disk: SimDisk): Promise<SimDisk> {
-  const from = disk.backend();
-  const to = new SimDisk();
-  const b = to.backend();
-  for (const name of await from.list('')) {
-    const bytes = await from.read(name);
-    if (bytes === undefined) continue;
-    await b.write(name, bytes);
-    await b.sync(name);
-  }
-  await from.close();
-  await b.close();
-  return to;
 }
 
 describe('branches against a full-copy model', () => {
