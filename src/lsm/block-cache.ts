@@ -83,6 +83,11 @@ export class BlockCache {
     return node.block;
   }
 
+  /** Whether a block is held at (fileNumber, offset); changes neither its recency nor the hit counts. */
+  has(fileNumber: number, offset: number): boolean {
+    return this.tables.get(fileNumber)?.has(offset) === true;
+  }
+
   /**
    * Keeps `block` as the most recently used, charged `chargeBytes`, replacing any block at the same
    * place, then evicts least recently used blocks until the charge fits the capacity.

@@ -51,6 +51,13 @@ import type { BlockCache } from './block-cache.js';
 const DECODED_ENTRY_BYTES = 64;
 /** Rough fixed cost of a cached block object and of a reader, for memory accounting. */
 const OBJECT_OVERHEAD_BYTES = 256;
+/**
+ * Most data blocks a cursor moving forward reads with one read (32 KiB of 4 KiB blocks). Scans
+ * and compactions read blocks in order; one `read(2)` per block cost more than decoding it. The
+ * read-ahead starts at two blocks after the first step forward and doubles, so a short scan reads
+ * little it does not use.
+ */
+const READAHEAD_BLOCKS_MAX = 8;
 
 function corruption(name: string, offset: number, reason: string): StrataError {
   return new StrataError('corruption', `table ${name} is damaged at byte ${offset}: ${reason}`, {
@@ -71,10 +78,13 @@ function unwrap<T>(decoded: Decoded<T>, name: string, base: number): T {
 class DataBlock {
   readonly runs: (DataRun | undefined)[];
   readonly runCount: number;
-  readonly view: DataView;
+  /** The verified payload: a view of a read shared with other blocks until `own` copies it out. */
+  payload: Uint8Array;
+  view: DataView;
+  private shared: boolean;
 
   constructor(
-    readonly payload: Uint8Array,
+    payload: Uint8Array,
     readonly entriesEnd: number,
     readonly restartOffsets: number[],
     readonly restartKeys: string[],
@@ -86,8 +96,23 @@ class DataBlock {
     private readonly fileNumber: number,
   ) {
     this.runCount = restartOffsets.length;
+    this.payload = payload;
     this.view = viewOf(payload);
+    this.shared = payload.byteLength + BLOCK_TRAILER_BYTES < payload.buffer.byteLength;
     this.runs = new Array<DataRun | undefined>(this.runCount).fill(undefined);
+  }
+
+  /**
+   * Called on a cache hit. Blocks are read into buffers shared with their neighbours (the Node
+   * backend's read slabs, a read-ahead of several blocks): a block that proves hot gets its own
+   * copy of its bytes, so that it does not keep the whole buffer alive while the blocks read with
+   * it are evicted. Views of the old bytes handed out before stay valid (the bytes are equal).
+   */
+  own(): void {
+    if (!this.shared) return;
+    this.payload = this.payload.slice();
+    this.view = viewOf(this.payload);
+    this.shared = false;
   }
 
   run(r: number): DataRun {
@@ -157,6 +182,16 @@ class Cursor {
   private r = 0;
   run: DataRun | undefined;
   i = 0;
+  /**
+   * Bytes of blocks read ahead, blocks aheadFirst to aheadEnd - 1: a cursor moving forward reads
+   * several per read, and verifies and decodes each only when it gets there (a scan that stops
+   * early pays nothing for the rest).
+   */
+  private ahead: Uint8Array | undefined;
+  private aheadFirst = 0;
+  private aheadEnd = 0;
+  /** Blocks to read at the next forward step into an unread block; doubles up to READAHEAD_BLOCKS_MAX. */
+  private readahead = 1;
 
   constructor(private readonly table: TableBlocks) {}
 
@@ -168,6 +203,8 @@ class Cursor {
       return;
     }
     this.b = b;
+    // A seek is a random access: the read-ahead starts small again.
+    this.readahead = 1;
     const block = this.table.loadBlock(b);
     this.block = block;
     this.r = block.findRun(key, version);
@@ -256,9 +293,27 @@ class Cursor {
     this.enter(this.b);
   }
 
+  /** Into block b going forward (a scan, a compaction): from the read-ahead, or read ahead now. */
   private enter(b: number): void {
-    this.block = this.table.loadBlock(b);
-    this.run = this.block.run(this.r);
+    const t = this.table;
+    let block: DataBlock;
+    if (this.ahead !== undefined && b >= this.aheadFirst && b < this.aheadEnd) {
+      block = t.blockFrom(b, this.ahead, t.offsetOf(b) - t.offsetOf(this.aheadFirst));
+    } else {
+      this.readahead = Math.min(2 * this.readahead, READAHEAD_BLOCKS_MAX);
+      const read = t.readAhead(b, this.readahead);
+      if (read === undefined) {
+        this.ahead = undefined;
+        block = t.loadBlock(b);
+      } else {
+        this.ahead = read.bytes;
+        this.aheadFirst = b;
+        this.aheadEnd = b + read.count;
+        block = t.blockFrom(b, read.bytes, 0);
+      }
+    }
+    this.block = block;
+    this.run = block.run(this.r);
     this.valid = true;
   }
 }
@@ -312,10 +367,60 @@ class TableBlocks {
   loadBlock(b: number): DataBlock {
     const offset = this.shape.blockOffsets[b]!;
     const cached = this.cache.get(this.fileNumber, offset);
-    if (cached instanceof DataBlock) return cached;
+    if (cached instanceof DataBlock) {
+      cached.own();
+      return cached;
+    }
     if (this.closed) throw new StrataError('closed', `the table reader of ${this.shape.name} is closed`);
+    return this.decodeBlock(b, this.reader.readSync(offset, this.blockSizes[b]!));
+  }
+
+  offsetOf(b: number): number {
+    return this.shape.blockOffsets[b]!;
+  }
+
+  /**
+   * The bytes of data blocks b, b + 1, … read with one read: more than one and at most `count`,
+   * stopping before a block the cache holds. Undefined when block b is cached, or when b + 1 is
+   * cached or missing too (then there is nothing to read ahead). Nothing is verified yet: each
+   * block is, by blockFrom, when a cursor gets to it.
+   */
+  readAhead(b: number, count: number): { bytes: Uint8Array; count: number } | undefined {
+    const offsets = this.shape.blockOffsets;
+    const sizes = this.blockSizes;
+    const offset = offsets[b]!;
+    if (this.cache.has(this.fileNumber, offset)) return undefined;
+    if (this.closed) throw new StrataError('closed', `the table reader of ${this.shape.name} is closed`);
+    let n = 1;
+    let length = sizes[b]!;
+    // Data blocks lie back to back (the index checked it); stop at the first one already cached.
+    while (n < count && b + n < this.blockCount && offsets[b + n] === offset + length) {
+      if (this.cache.has(this.fileNumber, offsets[b + n]!)) break;
+      length += sizes[b + n]!;
+      n++;
+    }
+    if (n === 1) return undefined;
+    return { bytes: this.reader.readSync(offset, length), count: n };
+  }
+
+  /**
+   * Data block b from the cache, or else verified and decoded from `bytes` (read ahead, block b
+   * at byte `at`) and cached. The cursor holds the bytes: with a cache too small to keep the
+   * blocks (compaction uses none), they would otherwise be read again.
+   */
+  blockFrom(b: number, bytes: Uint8Array, at: number): DataBlock {
+    const cached = this.cache.get(this.fileNumber, this.shape.blockOffsets[b]!);
+    if (cached instanceof DataBlock) {
+      cached.own();
+      return cached;
+    }
+    return this.decodeBlock(b, bytes.subarray(at, at + this.blockSizes[b]!));
+  }
+
+  /** Verifies and decodes the bytes of data block b, and caches it. */
+  private decodeBlock(b: number, bytes: Uint8Array): DataBlock {
+    const offset = this.shape.blockOffsets[b]!;
     const name = this.shape.name;
-    const bytes = this.reader.readSync(offset, this.blockSizes[b]!);
     const payload = unwrap(checkBlock(bytes, BLOCK_DATA), name, offset);
     const layout = unwrap(decodeDataBlockLayout(payload), name, offset);
     const firstKey = layout.restartKeys[0]!;
