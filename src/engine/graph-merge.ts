@@ -19,7 +19,6 @@
  * never does; the nodes (a) re-creates are live on the source, so (b) never deletes them), so
  * one pass suffices, and every merge leaves a graph in which every edge's nodes exist.
  */
-import { equalBytes } from '../base/index.js';
 import type { WriteOp } from '../storage/index.js';
 import {
   damagedRow,
@@ -39,13 +38,14 @@ import {
 } from './graph-keys.js';
 import { readSegment, segment } from './keys.js';
 import { decodeStored } from './kv.js';
-import type { MergeConflictReport, PrimitiveMergeInput, PrimitiveMergeOutput } from './merge.js';
+import {
+  type MergeConflictReport,
+  type PrimitiveMergeInput,
+  type PrimitiveMergeOutput,
+  sameBytes,
+} from './merge.js';
 
 type Bytes = Uint8Array | undefined;
-
-function same(a: Bytes, b: Bytes): boolean {
-  return a === undefined || b === undefined ? a === b : equalBytes(a, b);
-}
 
 /** One node or edge the source changed, with the three sides' rows and what the merge makes of it. */
 interface Entity {
@@ -112,8 +112,8 @@ export function mergeGraph(input: PrimitiveMergeInput): PrimitiveMergeOutput {
 
   // 1. Each entity on its own.
   const decide = (key: () => string, e: Entity): void => {
-    if (same(e.target, e.source)) return;
-    if (!same(e.target, e.base)) {
+    if (sameBytes(e.target, e.source)) return;
+    if (!sameBytes(e.target, e.base)) {
       report(key(), e);
       if (input.strategy !== 'source-wins') return;
     }
@@ -170,7 +170,7 @@ export function mergeGraph(input: PrimitiveMergeInput): PrimitiveMergeOutput {
   // 2(a). Edges taken from the source whose node the merged graph lacks.
   const recreate = new Map<string, Uint8Array>();
   for (const e of [...edges.values()]) {
-    if (e.merged === undefined || same(e.merged, e.target)) continue;
+    if (e.merged === undefined || sameBytes(e.merged, e.target)) continue;
     const missing = [e.from, e.to].filter((id, i) => !(i === 1 && id === e.from) && !nodeLive(id));
     if (missing.length === 0) continue;
     const names = missing.map((id) => `'${nameText(id)}'`).join(' and ');
@@ -204,12 +204,12 @@ export function mergeGraph(input: PrimitiveMergeInput): PrimitiveMergeOutput {
   const ops: WriteOp[] = [];
   let applied = 0;
   for (const [id, n] of nodes) {
-    if (same(n.merged, n.target)) continue;
+    if (sameBytes(n.merged, n.target)) continue;
     ops.push({ key: nodeKey(base, id), value: n.merged ?? null });
     applied++;
   }
   for (const [k, e] of edges) {
-    if (same(e.merged, e.target)) continue;
+    if (sameBytes(e.merged, e.target)) continue;
     ops.push({ key: k, value: e.merged ?? null });
     ops.push({ key: inKey(base, e.from, e.type, e.to), value: e.merged === undefined ? null : EMPTY_ROW });
     applied++;

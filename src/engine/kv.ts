@@ -66,6 +66,17 @@ export interface ListOptions {
   reverse?: boolean;
 }
 
+/** Decodes the stored value of KV key `key` (named only if it fails: reads build no message). */
+function decodeKey(bytes: Uint8Array, key: string): Value {
+  try {
+    return decodeValue(bytes);
+  } catch (error) {
+    throw new StrataError('corruption', `the stored value of key '${key}' cannot be decoded`, {
+      cause: error,
+    });
+  }
+}
+
 /** Decodes a stored value; a value that does not decode is `corruption`, naming `what`. */
 export function decodeStored(bytes: Uint8Array, what: string): Value {
   try {
@@ -166,17 +177,17 @@ export class Kv {
     const k = checkKey(key);
     if (this.at === undefined) {
       const bytes = this.storage.readIn(this.base, k);
-      return bytes === undefined ? undefined : decodeStored(bytes, `key '${key}'`);
+      return bytes === undefined ? undefined : decodeKey(bytes, key);
     }
     const v = this.storage.getvIn(this.base, k, this.at);
-    return v === undefined || v.value === null ? undefined : decodeStored(v.value, `key '${key}'`);
+    return v === undefined || v.value === null ? undefined : decodeKey(v.value, key);
   }
 
   /** The value of `key` with the version and timestamp that wrote it. */
   getVersioned(key: string): VersionedValue | undefined {
     const v = this.storage.getvIn(this.base, checkKey(key), this.at);
     if (v === undefined || v.value === null) return undefined;
-    return { value: decodeStored(v.value, `key '${key}'`), version: v.version, timestamp: v.timestamp };
+    return { value: decodeKey(v.value, key), version: v.version, timestamp: v.timestamp };
   }
 
   /** Every version of `key`, newest first, deletes included. */
@@ -193,14 +204,13 @@ export class Kv {
     const out: KvDiff = { added: [], removed: [], changed: [] };
     for (const d of this.storage.diff(this.base, this.at, other.base, other.at)) {
       const key = binaryToUtf8(d.key);
-      if (d.from === undefined) out.added.push({ key, value: decodeStored(d.to!.value!, `key '${key}'`) });
-      else if (d.to === undefined)
-        out.removed.push({ key, value: decodeStored(d.from.value!, `key '${key}'`) });
+      if (d.from === undefined) out.added.push({ key, value: decodeKey(d.to!.value!, key) });
+      else if (d.to === undefined) out.removed.push({ key, value: decodeKey(d.from.value!, key) });
       else
         out.changed.push({
           key,
-          from: decodeStored(d.from.value!, `key '${key}'`),
-          to: decodeStored(d.to.value!, key),
+          from: decodeKey(d.from.value!, key),
+          to: decodeKey(d.to.value!, key),
         });
     }
     return out;
@@ -265,7 +275,7 @@ function* listEntries(reads: Reads, base: string, range: KeyRange): Generator<[s
   let n = 0;
   for (const [k, v] of reads.scan(range.start, range.end, range.reverse)) {
     const key = binaryToUtf8(k.slice(base.length));
-    yield [key, decodeStored(v.value!, `key '${key}'`)];
+    yield [key, decodeKey(v.value!, key)];
     if (++n >= range.limit) return;
   }
 }
@@ -287,14 +297,14 @@ export class TxKv {
 
   get(key: string): Value | undefined {
     const bytes = this.batch.get(this.base + checkKey(key));
-    return bytes === undefined ? undefined : decodeStored(bytes, `key '${key}'`);
+    return bytes === undefined ? undefined : decodeKey(bytes, key);
   }
 
   /** As Kv.getVersioned; a value this transaction wrote has version 0 (not committed yet). */
   getVersioned(key: string): VersionedValue | undefined {
     const v = this.batch.getVersioned(this.base + checkKey(key));
     if (v === undefined || v.value === null) return undefined;
-    return { value: decodeStored(v.value, `key '${key}'`), version: v.version, timestamp: v.timestamp };
+    return { value: decodeKey(v.value, key), version: v.version, timestamp: v.timestamp };
   }
 
   /**
@@ -353,7 +363,7 @@ function toHistory(v: HistoryVersion, key: string): HistoryEntry {
     : {
         version: v.version,
         timestamp: v.timestamp,
-        value: decodeStored(v.value, `key '${key}'`),
+        value: decodeKey(v.value, key),
         deleted: false,
         branch: v.branch,
       };

@@ -101,7 +101,8 @@ export function mergeKv(input: PrimitiveMergeInput): PrimitiveMergeOutput {
   return out;
 }
 
-function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+/** Whether two optional byte values are equal (both absent, or the same bytes). */
+export function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
   return a === undefined || b === undefined ? a === b : equalBytes(a, b);
 }
 

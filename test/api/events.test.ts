@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Strata } from '../../src/api/index.js';
-import { MemoryBackend } from '../../src/backend/index.js';
 import {
   EVENTS_READ_LIMIT_MAX,
   isStrataError,
@@ -28,38 +27,10 @@ import {
   segment,
   seqKey,
 } from '../../src/engine/index.js';
-import { nodeScheduler } from '../../src/node.js';
 import { rejectsCode, throwsCode } from '../support/errors.js';
+import { apiConfigs } from '../support/openers.js';
 
-interface Fixture {
-  db: Strata;
-  clock: ManualClock;
-}
-type Opener = () => Promise<Fixture>;
-
-const CONFIGS: [string, Opener][] = [
-  [
-    'Strata.cache()',
-    async () => {
-      const clock = new ManualClock(1_000);
-      return { db: await Strata.cache({ clock, scheduler: new ManualScheduler(clock) }), clock };
-    },
-  ],
-  ...(['buffered', 'strict'] as const).map((durability): [string, Opener] => [
-    `durable (${durability}) on a MemoryBackend`,
-    async () => {
-      const clock = new ManualClock(1_000);
-      const db = await Strata.open('memory', {
-        backend: new MemoryBackend(),
-        durability,
-        clock,
-        // Retried transactions wait for pending commits through the scheduler: it must run.
-        scheduler: nodeScheduler,
-      });
-      return { db, clock };
-    },
-  ]),
-];
+const CONFIGS = apiConfigs({ realScheduler: true });
 
 /** Every event of a stream, in seq order, through pages of the largest limit. */
 function all(events: Events, stream: string): StreamEvent[] {

@@ -6,50 +6,20 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Strata } from '../../src/api/index.js';
-import { MemoryBackend } from '../../src/backend/index.js';
+import type { Strata } from '../../src/api/index.js';
 import {
   compareBytes,
   isStrataError,
   KEY_SIZE_BYTES_MAX,
-  ManualClock,
-  ManualScheduler,
   SeededRandom,
   utf8Encode,
   VALUE_SIZE_BYTES_MAX,
 } from '../../src/base/index.js';
 import type { Value } from '../../src/engine/index.js';
 import { rejectsCode, throwsCode } from '../support/errors.js';
+import { apiConfigs } from '../support/openers.js';
 
-interface Fixture {
-  db: Strata;
-  clock: ManualClock;
-}
-
-type Opener = () => Promise<Fixture>;
-
-const CONFIGS: [string, Opener][] = [
-  [
-    'Strata.cache()',
-    async () => {
-      const clock = new ManualClock(1_000);
-      return { db: await Strata.cache({ clock, scheduler: new ManualScheduler(clock) }), clock };
-    },
-  ],
-  ...(['buffered', 'strict'] as const).map((durability): [string, Opener] => [
-    `durable (${durability}) on a MemoryBackend`,
-    async () => {
-      const clock = new ManualClock(1_000);
-      const db = await Strata.open('memory', {
-        backend: new MemoryBackend(),
-        durability,
-        clock,
-        scheduler: new ManualScheduler(clock),
-      });
-      return { db, clock };
-    },
-  ]),
-];
+const CONFIGS = apiConfigs();
 
 /** Keys ordered as the database orders them: by their UTF-8 bytes. */
 function utf8Order(a: string, b: string): number {

@@ -12,15 +12,10 @@ import { type CrashModel, SimDisk } from '../../src/backend/index.js';
 import { ManualClock, SeededRandom } from '../../src/base/index.js';
 import { nodeScheduler } from '../../src/node.js';
 import type { Durability } from '../../src/storage/index.js';
+import { DEEP, seeds } from '../support/seeds.js';
 import { copyDisk } from '../support/sim.js';
 
-const DEEP = process.env.STRATA_DEEP === '1';
-const SEEDS =
-  process.env.STRATA_SEED !== undefined
-    ? [Number(process.env.STRATA_SEED)]
-    : DEEP
-      ? [1, 2, 3, 4, 5, 6]
-      : [1, 2];
+const SEEDS = seeds([1, 2], [1, 2, 3, 4, 5, 6]);
 const MODELS: readonly CrashModel[] = ['strict', 'ordered', 'weak', 'hostile'];
 const STEPS = DEEP ? 300 : 80;
 

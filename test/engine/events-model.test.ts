@@ -19,15 +19,10 @@ import { type CrashModel, SimDisk } from '../../src/backend/index.js';
 import { ManualClock, SeededRandom } from '../../src/base/index.js';
 import { encodeValue, type StreamEvent } from '../../src/engine/index.js';
 import { nodeScheduler } from '../../src/node.js';
+import { DEEP, seeds } from '../support/seeds.js';
 import { copyDisk, TINY_LSM } from '../support/sim.js';
 
-const DEEP = process.env.STRATA_DEEP === '1';
-const SEEDS =
-  process.env.STRATA_SEED !== undefined
-    ? [Number(process.env.STRATA_SEED)]
-    : DEEP
-      ? [1, 2, 3, 4, 5, 6]
-      : [21, 22];
+const SEEDS = seeds([21, 22], [1, 2, 3, 4, 5, 6]);
 const STEPS = DEEP ? 1200 : 350;
 const MODELS: readonly CrashModel[] = ['strict', 'ordered', 'weak', 'hostile'];
 const STREAMS = ['s0', 's1', 's2', 'x\u00e9'];

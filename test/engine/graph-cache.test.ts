@@ -19,14 +19,9 @@ import { GRAPH_TAG, inKey, outKey } from '../../src/engine/graph-keys.js';
 import type { Graph } from '../../src/engine/index.js';
 import { encodeValue } from '../../src/engine/value-codec.js';
 import { nodeScheduler } from '../../src/node.js';
+import { DEEP, seeds } from '../support/seeds.js';
 
-const DEEP = process.env.STRATA_DEEP === '1';
-const SEEDS =
-  process.env.STRATA_SEED !== undefined
-    ? [Number(process.env.STRATA_SEED)]
-    : DEEP
-      ? [1, 2, 3, 4, 5, 6]
-      : [7, 8];
+const SEEDS = seeds([7, 8], [1, 2, 3, 4, 5, 6]);
 const STEPS = DEEP ? 1500 : 500;
 
 const IDS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o', 'p', 'a\u0000x', 'é'];

@@ -20,15 +20,10 @@ import { type CrashModel, SimDisk } from '../../src/backend/index.js';
 import { isStrataError, ManualClock, SeededRandom } from '../../src/base/index.js';
 import type { Direction, Graph, Props } from '../../src/engine/index.js';
 import { nodeScheduler } from '../../src/node.js';
+import { DEEP, seeds } from '../support/seeds.js';
 import { copyDisk, TINY_LSM } from '../support/sim.js';
 
-const DEEP = process.env.STRATA_DEEP === '1';
-const SEEDS =
-  process.env.STRATA_SEED !== undefined
-    ? [Number(process.env.STRATA_SEED)]
-    : DEEP
-      ? [1, 2, 3, 4, 5, 6]
-      : [21, 22, 23];
+const SEEDS = seeds([21, 22, 23], [1, 2, 3, 4, 5, 6]);
 const STEPS = DEEP ? 1500 : 600;
 const MODELS: readonly CrashModel[] = ['strict', 'ordered', 'weak', 'hostile'];
 const STRATEGIES = ['strict', 'source-wins', 'target-wins'] as const;

@@ -17,15 +17,10 @@ import { isStrataError, ManualClock, SeededRandom } from '../../src/base/index.j
 import { formatPath, type JsonStep } from '../../src/engine/json-path.js';
 import type { Value } from '../../src/engine/value-codec.js';
 import { nodeScheduler } from '../../src/node.js';
+import { DEEP, seeds } from '../support/seeds.js';
 import { copyDisk, TINY_LSM } from '../support/sim.js';
 
-const DEEP = process.env.STRATA_DEEP === '1';
-const SEEDS =
-  process.env.STRATA_SEED !== undefined
-    ? [Number(process.env.STRATA_SEED)]
-    : DEEP
-      ? [1, 2, 3, 4, 5, 6]
-      : [21, 22];
+const SEEDS = seeds([21, 22], [1, 2, 3, 4, 5, 6]);
 const STEPS = DEEP ? 1200 : 350;
 
 type Obj = { [k: string]: Value };

@@ -12,14 +12,9 @@ import { BATCH_OPS_MAX, isStrataError, ManualClock, SeededRandom } from '../../s
 import { nodeScheduler } from '../../src/node.js';
 import type { Durability } from '../../src/storage/index.js';
 import { rejectsCode } from '../support/errors.js';
+import { DEEP, seeds } from '../support/seeds.js';
 
-const DEEP = process.env.STRATA_DEEP === '1';
-const SEEDS =
-  process.env.STRATA_SEED !== undefined
-    ? [Number(process.env.STRATA_SEED)]
-    : DEEP
-      ? [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
-      : [1, 2, 3];
+const SEEDS = seeds([1, 2, 3], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
 const WORKERS = DEEP ? 24 : 12;
 const MODES: readonly Durability[] = ['ephemeral', 'buffered', 'strict'];
 

@@ -16,15 +16,10 @@ import { type CrashModel, SimDisk } from '../../src/backend/index.js';
 import { isStrataError, ManualClock, SeededRandom } from '../../src/base/index.js';
 import { nodeScheduler } from '../../src/node.js';
 import type { RetentionPolicy } from '../../src/storage/index.js';
+import { DEEP, seeds } from '../support/seeds.js';
 import { copyDisk, TINY_LSM } from '../support/sim.js';
 
-const DEEP = process.env.STRATA_DEEP === '1';
-const SEEDS =
-  process.env.STRATA_SEED !== undefined
-    ? [Number(process.env.STRATA_SEED)]
-    : DEEP
-      ? [1, 2, 3, 4, 5, 6, 7, 8]
-      : [11, 12];
+const SEEDS = seeds([11, 12], [1, 2, 3, 4, 5, 6, 7, 8]);
 const STEPS = DEEP ? 1500 : 500;
 const MODELS: readonly CrashModel[] = ['strict', 'ordered', 'weak', 'hostile'];
 
