@@ -172,6 +172,19 @@ describe('value codec: round trips', () => {
     encoded.fill(0);
     assert.deepStrictEqual([...decoded], [1, 2], 'decoded bytes do not alias the input');
   });
+
+  it('decodes bytes of every size as a copy of their own, slab pieces included', () => {
+    for (const n of [64, 65, 1000, 2048, 2049, 5000]) {
+      const bytes = Uint8Array.from({ length: n }, (_, i) => i & 0xff);
+      const encoded = encodeValue(bytes);
+      const a = decodeValue(encoded) as Uint8Array;
+      const b = decodeValue(encoded) as Uint8Array;
+      encoded.fill(0);
+      a.fill(9);
+      assert.deepStrictEqual(b, bytes, `${n} bytes: neither the input nor another decode is aliased`);
+      assert.equal(a.length, n);
+    }
+  });
 });
 
 describe('value codec: the shared encoder', () => {
