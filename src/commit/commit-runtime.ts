@@ -372,7 +372,7 @@ export class CommitRuntime {
       return Promise.resolve(result);
     }
     if (this.durability === 'buffered') writer.reserveFor(version);
-    writer.add(version, timestamp, ops);
+    writer.add(version, timestamp, ops, bytes);
     for (const op of ops) this.walBytesSinceCheckpoint += op.key.length + (op.value?.length ?? 0) + 8;
     if (this.walBytesSinceCheckpoint >= this.checkpointWalBytes) {
       // Bounds how much log recovery must replay: the flush lets older segments go.

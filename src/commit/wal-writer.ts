@@ -197,11 +197,13 @@ export class WalWriter {
     this.sealPending(at, MARKER_PAYLOAD_BYTES, this.pendingVersion, 0);
   }
 
-  /** Encodes one commit into the pending group and starts the drain loop if idle. */
-  add(version: number, timestamp: number, ops: readonly WriteOp[]): void {
+  /**
+   * Encodes one commit into the pending group and starts the drain loop if idle. `size` is its
+   * payload size (commitPayloadSize), when the caller has it already.
+   */
+  add(version: number, timestamp: number, ops: readonly WriteOp[], size = commitPayloadSize(ops)): void {
     assert(this.failure === undefined && !this.closed, 'add on a stopped writer');
     assert(version > this.pendingVersion, 'WAL versions must increase');
-    const size = commitPayloadSize(ops);
     const at = this.frameSpace(size);
     const end = writeCommitPayload(
       this.arena,

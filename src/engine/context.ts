@@ -100,75 +100,49 @@ function lowerBound(keys: readonly string[], key: string): number {
 }
 
 /**
- * Buffered writes over a read point, reading its own writes. With `track`, it records the keys
- * and ranges it read from storage, and `validate` (run as the commit is ordered) fails with
- * `conflict` when any of them was written after the read point: commits of tracked batches are
- * serializable in commit order.
+ * Buffered writes over any Reads, reading its own writes: a Batch's writes over storage, or a
+ * merge's writes over one side. Reads of keys it did not write go to `reads`; scans merge its
+ * own keys (kept sorted between writes of new keys) with the underlying scan.
  */
-export class Batch implements Writes {
+export class Overlay implements Writes {
   private readonly writes = new Map<string, Buffered>();
   /** The buffered keys in order, rebuilt on the first scan after a new key was written. */
   private sorted: string[] | undefined = [];
-  private readonly readKeys = new Set<string>();
-  private readonly readRanges: [string, string][] = [];
-  private readonly view: View;
-  private closed = false;
 
-  constructor(
-    readonly storage: Storage,
-    at: ReadPoint,
-    private readonly track: boolean,
-  ) {
-    this.view = at === HEAD ? headView(storage) : new View(storage, at);
-  }
+  constructor(private readonly reads: Reads) {}
 
-  /** The read point's version (Number.MAX_SAFE_INTEGER at HEAD). */
-  get version(): number {
-    const p = this.view.point;
-    return 'version' in p ? p.version : this.storage.version;
-  }
+  /** Runs first in every call; a Batch refuses calls once closed. */
+  protected check(): void {}
 
-  /** After close, every call fails with `closed`: a transaction's objects must not outlive it. */
-  close(): void {
-    this.closed = true;
-  }
-
-  private check(): void {
-    if (this.closed)
-      throw new StrataError('closed', 'this transaction has finished; its objects cannot be used any more');
+  private pending(value: Uint8Array): StoredVersion {
+    return { version: PENDING_VERSION, timestamp: this.reads.now(), value };
   }
 
   get(key: string): Uint8Array | undefined {
     this.check();
     const w = this.writes.get(key);
-    if (w !== undefined) return w ?? undefined;
-    if (this.track) this.readKeys.add(key);
-    return this.view.get(key);
+    return w !== undefined ? (w ?? undefined) : this.reads.get(key);
   }
 
   getVersioned(key: string): StoredVersion | undefined {
     this.check();
     const w = this.writes.get(key);
-    if (w !== undefined)
-      return w === null ? undefined : { version: PENDING_VERSION, timestamp: this.storage.now(), value: w };
-    if (this.track) this.readKeys.add(key);
-    return this.view.getVersioned(key);
+    if (w === undefined) return this.reads.getVersioned(key);
+    return w === null ? undefined : this.pending(w);
   }
 
   *scan(start: string, end: string, reverse = false): Generator<[string, StoredVersion]> {
     this.check();
-    if (this.track) this.readRanges.push([start, end]);
+    const under = this.reads.scan(start, end, reverse);
     const own = this.ownKeys(start, end);
     if (reverse) own.reverse();
     let i = 0;
     const before = (a: string, b: string): boolean => (reverse ? a > b : a < b);
     const ownEntry = (k: string): [string, StoredVersion] | undefined => {
       const w = this.writes.get(k);
-      return w === null || w === undefined
-        ? undefined
-        : [k, { version: PENDING_VERSION, timestamp: this.storage.now(), value: w }];
+      return w === null || w === undefined ? undefined : [k, this.pending(w)];
     };
-    for (const [k, v] of this.view.scan(start, end, reverse)) {
+    for (const [k, v] of under) {
       while (i < own.length && before(own[i]!, k)) {
         const e = ownEntry(own[i++]!);
         if (e !== undefined) yield e;
@@ -189,19 +163,22 @@ export class Batch implements Writes {
   /** Buffered keys of `[start, end)` in order: two binary searches over the sorted keys. */
   private ownKeys(start: string, end: string): string[] {
     if (this.writes.size === 0) return [];
-    if (this.sorted === undefined) this.sorted = [...this.writes.keys()].sort(compareKeys);
-    const keys = this.sorted;
+    const keys = this.sortedKeys();
     return keys.slice(lowerBound(keys, start), lowerBound(keys, end));
+  }
+
+  private sortedKeys(): string[] {
+    if (this.sorted === undefined) this.sorted = [...this.writes.keys()].sort(compareKeys);
+    return this.sorted;
   }
 
   history(key: string): HistoryVersion[] {
     this.check();
-    if (this.track) this.readKeys.add(key);
-    return this.view.history(key);
+    return this.reads.history(key);
   }
 
   now(): number {
-    return this.storage.now();
+    return this.reads.now();
   }
 
   put(key: string, value: Uint8Array): void {
@@ -216,15 +193,87 @@ export class Batch implements Writes {
     this.writes.set(key, null);
   }
 
-  /** Whether the batch has buffered anything. */
+  /** Whether anything is buffered. */
   get empty(): boolean {
     return this.writes.size === 0;
   }
 
   /** The buffered writes as commit operations, in key order. */
   ops(): WriteOp[] {
-    if (this.sorted === undefined) this.sorted = [...this.writes.keys()].sort(compareKeys);
-    return this.sorted.map((key) => ({ key, value: this.writes.get(key)! }));
+    return this.sortedKeys().map((key) => ({ key, value: this.writes.get(key)! }));
+  }
+}
+
+/** Reads of a view that, with `track`, record the keys and ranges read (for a transaction's validation). */
+class TrackedReads implements Reads {
+  readonly keys = new Set<string>();
+  readonly ranges: [string, string][] = [];
+
+  constructor(
+    readonly view: View,
+    private readonly track: boolean,
+  ) {}
+
+  get(key: string): Uint8Array | undefined {
+    if (this.track) this.keys.add(key);
+    return this.view.get(key);
+  }
+
+  getVersioned(key: string): StoredVersion | undefined {
+    if (this.track) this.keys.add(key);
+    return this.view.getVersioned(key);
+  }
+
+  scan(start: string, end: string, reverse = false): Iterable<[string, StoredVersion]> {
+    if (this.track) this.ranges.push([start, end]);
+    return this.view.scan(start, end, reverse);
+  }
+
+  history(key: string): HistoryVersion[] {
+    if (this.track) this.keys.add(key);
+    return this.view.history(key);
+  }
+
+  now(): number {
+    return this.view.now();
+  }
+}
+
+/**
+ * Buffered writes over a read point of the storage, reading its own writes. With `track`, it
+ * records the keys and ranges it read from storage, and `validate` (run as the commit is
+ * ordered) fails with `conflict` when any of them was written after the read point: commits of
+ * tracked batches are serializable in commit order.
+ */
+export class Batch extends Overlay {
+  private readonly tracked: TrackedReads;
+  private closed = false;
+
+  constructor(
+    readonly storage: Storage,
+    at: ReadPoint,
+    track: boolean,
+  ) {
+    // A view at HEAD reads pending commits too; a batch there exists only inside a commit being built.
+    const tracked = new TrackedReads(new View(storage, at), track);
+    super(tracked);
+    this.tracked = tracked;
+  }
+
+  /** The read point's version (Number.MAX_SAFE_INTEGER at HEAD). */
+  get version(): number {
+    const p = this.tracked.view.point;
+    return 'version' in p ? p.version : this.storage.version;
+  }
+
+  /** After close, every call fails with `closed`: a transaction's objects must not outlive it. */
+  close(): void {
+    this.closed = true;
+  }
+
+  protected override check(): void {
+    if (this.closed)
+      throw new StrataError('closed', 'this transaction has finished; its objects cannot be used any more');
   }
 
   /**
@@ -233,10 +282,10 @@ export class Batch implements Writes {
    */
   validate(): void {
     const v = this.version;
-    for (const key of this.readKeys) {
+    for (const key of this.tracked.keys) {
       if (this.storage.changedSince(key, v)) throw new ValidationConflict();
     }
-    for (const [start, end] of this.readRanges) {
+    for (const [start, end] of this.tracked.ranges) {
       if (this.storage.rangeChangedSince(start, end, v)) throw new ValidationConflict();
     }
   }
@@ -249,11 +298,6 @@ export class ValidationConflict extends StrataError {
       committed: 'no',
     });
   }
-}
-
-function headView(storage: Storage): View {
-  // A view at HEAD reads pending commits too; it exists only inside a commit being built.
-  return new View(storage, HEAD);
 }
 
 /**

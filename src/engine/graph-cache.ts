@@ -112,6 +112,22 @@ export class Side {
   /** Per weight name: the memoised weight of each table entry (WEIGHT_* or the value). */
   readonly weights = new Map<string, Float64Array>();
 
+  /** Makes these arrays the table (nodes below `count`), with no overlay and no weight memo. */
+  setTable(
+    count: number,
+    offsets: Int32Array<ArrayBuffer>,
+    others: Int32Array<ArrayBuffer>,
+    types: Int32Array<ArrayBuffer>,
+  ): void {
+    this.tableNodes = count;
+    this.offsets = offsets;
+    this.others = others;
+    this.types = types;
+    this.overlay.clear();
+    this.overlayEntries = 0;
+    this.weights.clear();
+  }
+
   get entries(): number {
     let n = this.others.length;
     for (const [node, l] of this.overlay) n += l.others.length - this.tableLength(node);
@@ -437,13 +453,7 @@ export class Adjacency {
         placedTypes[j] = types[i]!;
       }
     }
-    side.tableNodes = count;
-    side.offsets = offsets;
-    side.others = placedOthers;
-    side.types = placedTypes;
-    side.overlay.clear();
-    side.overlayEntries = 0;
-    side.weights.clear();
+    side.setTable(count, offsets, placedOthers, placedTypes);
   }
 
   // --- following commits ------------------------------------------------------------------------
@@ -566,13 +576,7 @@ export class Adjacency {
         types[j] = s.types[i]!;
       }
     }
-    side.tableNodes = count;
-    side.offsets = offsets;
-    side.others = others;
-    side.types = types;
-    side.overlay.clear();
-    side.overlayEntries = 0;
-    side.weights.clear();
+    side.setTable(count, offsets, others, types);
   }
 }
 

@@ -10,8 +10,8 @@
  * getVersioned) and a transaction that reads a document validates against any change to it.
  */
 import { binaryToUtf8, invalidArgument, JSON_DOCUMENT_BYTES_MAX, StrataError } from '../base/index.js';
-import type { HistoryVersion, ReadPoint, Storage, StoredVersion, WriteOp } from '../storage/index.js';
-import { type Batch, commitBuilt, type Reads, readOnly, View, type Writes } from './context.js';
+import type { HistoryVersion, ReadPoint, Storage } from '../storage/index.js';
+import { type Batch, commitBuilt, Overlay, type Reads, readOnly, View, type Writes } from './context.js';
 import { editsBetween, equalValues, type JsonMergeConflict, mergeValues } from './json-merge.js';
 import { formatPath, type JsonStep, parsePath } from './json-path.js';
 import {
@@ -438,71 +438,4 @@ function conflictReport(space: string, key: string, c: JsonMergeConflict): Merge
     ...(c.source === undefined ? {} : { source: c.source }),
     ...(c.target === undefined ? {} : { target: c.target }),
   };
-}
-
-/** Buffered writes over a merge side's reads, reading its own writes (as a Batch does). */
-class Overlay implements Writes {
-  private readonly writes = new Map<string, Uint8Array | null>();
-
-  constructor(private readonly reads: Reads) {}
-
-  get(key: string): Uint8Array | undefined {
-    const w = this.writes.get(key);
-    return w !== undefined ? (w ?? undefined) : this.reads.get(key);
-  }
-
-  getVersioned(key: string): StoredVersion | undefined {
-    const w = this.writes.get(key);
-    if (w === undefined) return this.reads.getVersioned(key);
-    return w === null ? undefined : { version: 0, timestamp: 0, value: w };
-  }
-
-  *scan(start: string, end: string, reverse = false): Generator<[string, StoredVersion]> {
-    const own = [...this.writes.keys()].filter((k) => k >= start && k < end).sort();
-    if (reverse) own.reverse();
-    const before = (a: string, b: string): boolean => (reverse ? a > b : a < b);
-    const entry = (k: string): [string, StoredVersion] | undefined => {
-      const w = this.writes.get(k);
-      return w === null || w === undefined ? undefined : [k, { version: 0, timestamp: 0, value: w }];
-    };
-    let i = 0;
-    for (const [k, v] of this.reads.scan(start, end, reverse)) {
-      while (i < own.length && before(own[i]!, k)) {
-        const e = entry(own[i++]!);
-        if (e !== undefined) yield e;
-      }
-      if (i < own.length && own[i] === k) {
-        const e = entry(own[i++]!);
-        if (e !== undefined) yield e;
-        continue;
-      }
-      yield [k, v];
-    }
-    while (i < own.length) {
-      const e = entry(own[i++]!);
-      if (e !== undefined) yield e;
-    }
-  }
-
-  history(key: string): HistoryVersion[] {
-    return this.reads.history(key);
-  }
-
-  now(): number {
-    return this.reads.now();
-  }
-
-  put(key: string, value: Uint8Array): void {
-    this.writes.set(key, value);
-  }
-
-  delete(key: string): void {
-    this.writes.set(key, null);
-  }
-
-  ops(): WriteOp[] {
-    return [...this.writes.entries()]
-      .sort((a, b) => (a[0] < b[0] ? -1 : 1))
-      .map(([key, value]) => ({ key, value }));
-  }
 }

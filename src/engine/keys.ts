@@ -6,7 +6,6 @@
  * still sorts by its first name, then its second, and so on.
  */
 import {
-  binaryToUtf8,
   hasLoneSurrogate,
   invalidArgument,
   isAscii,
@@ -84,11 +83,6 @@ export function readSegment(key: string, at: number): [string, number] | undefin
     out += '\x00';
     i = z + 2;
   }
-}
-
-/** A segment's name as a JS string (UTF-8 decoded). */
-export function segmentName(binary: string): string {
-  return binaryToUtf8(binary);
 }
 
 /** A sequence number (0 ≤ n < 2^53) as 8 big-endian bytes, so keys sort by number. */

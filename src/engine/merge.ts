@@ -122,7 +122,10 @@ function sideReads(side: MergeSide, storage: Storage): Reads {
         rows.push([prefix + suffix, unversioned(value)]);
       return reverse ? rows.reverse() : rows;
     },
-    history: () => [],
+    // Merges read values, never histories: a side is one point, not a branch's past.
+    history: () => {
+      throw new Error('a merge side has no history');
+    },
     now: () => storage.now(),
   };
 }

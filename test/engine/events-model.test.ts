@@ -12,15 +12,15 @@
  * Replay a seed with STRATA_SEED=<n>; STRATA_DEEP=1 runs more seeds and longer sessions.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { type Branch, Strata } from '../../src/api/index.js';
+import type { Branch, Strata } from '../../src/api/index.js';
 import { type CrashModel, SimDisk } from '../../src/backend/index.js';
 import { ManualClock, SeededRandom } from '../../src/base/index.js';
 import { encodeValue, type StreamEvent } from '../../src/engine/index.js';
-import { nodeScheduler } from '../../src/node.js';
+import { referenceChainHash } from '../support/chain-hash.js';
+import { pathOf } from '../support/model-branch.js';
 import { DEEP, seeds } from '../support/seeds.js';
-import { copyDisk, TINY_LSM } from '../support/sim.js';
+import { crashAndRecover, openSim } from '../support/sim.js';
 
 const SEEDS = seeds([21, 22], [1, 2, 3, 4, 5, 6]);
 const STEPS = DEEP ? 1200 : 350;
@@ -40,7 +40,7 @@ interface ModelEvent {
   origin?: string;
 }
 
-/** The chain hash from the record of docs/formats/events.md. */
+/** The chain hash from the record of docs/formats/events.md (hex in, hex out). */
 function chainHex(
   seq: number,
   type: string,
@@ -49,19 +49,8 @@ function chainHex(
   origin: string | undefined,
   previous: string,
 ): string {
-  const t = Buffer.from(type, 'utf8');
-  const d = encodeValue(data);
-  const fixed = Buffer.alloc(20);
-  fixed.write('STRATEVT', 0, 'ascii');
-  fixed.writeBigUInt64LE(BigInt(seq), 8);
-  fixed.writeUInt32LE(t.length, 16);
-  const mid = Buffer.alloc(12);
-  mid.writeDoubleLE(timestamp, 0);
-  mid.writeUInt32LE(d.length, 8);
-  const h = createHash('sha256').update(fixed).update(t).update(mid).update(d);
-  h.update(Buffer.from([origin === undefined ? 0 : 1]));
-  if (origin !== undefined) h.update(Buffer.from(origin, 'hex'));
-  return h.update(Buffer.from(previous, 'hex')).digest('hex');
+  const o = origin === undefined ? undefined : Buffer.from(origin, 'hex');
+  return referenceChainHash(seq, type, timestamp, encodeValue(data), o, Buffer.from(previous, 'hex'));
 }
 
 const ZERO = '00'.repeat(32);
@@ -75,13 +64,7 @@ class ModelBranch {
   ) {}
 
   path(): [ModelBranch, number][] {
-    const out: [ModelBranch, number][] = [];
-    let cap = Number.POSITIVE_INFINITY;
-    for (let b: ModelBranch | undefined = this; b !== undefined; b = b.parent) {
-      out.push([b, cap]);
-      cap = Math.min(cap, b.forkVersion);
-    }
-    return out;
+    return pathOf<ModelBranch>(this);
   }
 
   forkAt(name: string, version: number): ModelBranch {
@@ -258,14 +241,8 @@ async function runSeed(seed: number): Promise<Stats> {
   const rnd = new SeededRandom(seed);
   let disk = new SimDisk();
   const clock = new ManualClock(1_000_000);
-  const open = (): Promise<Strata> =>
-    Strata.open('events', {
-      backend: disk.backend(),
-      durability: 'strict',
-      clock,
-      scheduler: nodeScheduler,
-      lsm: TINY_LSM,
-    });
+  const openOn = (d: SimDisk): Promise<Strata> => openSim(d, clock);
+  const open = (): Promise<Strata> => openOn(disk);
   let db = await open();
   const branches = new Map<string, ModelBranch>([['main', new ModelBranch('main')]]);
   const merged = new Map<string, number>();
@@ -392,13 +369,11 @@ async function runSeed(seed: number): Promise<Stats> {
       for (const mb of branches.values()) checkBranch(db, mb, rnd, `${where} (reopened)`, true);
     } else if (r < 76) {
       const model = MODELS[rnd.int(MODELS.length)]!;
-      disk.crash(model, new SeededRandom(seed * 1000 + step));
-      await db.close().catch(() => undefined);
       st.crashes++;
-      db = await open();
-      for (const mb of branches.values()) checkBranch(db, mb, rnd, `${where} (after a ${model} crash)`, true);
-      await db.close();
-      disk = await copyDisk(disk);
+      disk = await crashAndRecover(disk, db, model, new SeededRandom(seed * 1000 + step), openOn, (r) => {
+        for (const mb of branches.values())
+          checkBranch(r, mb, rnd, `${where} (after a ${model} crash)`, true);
+      });
       db = await open();
     } else {
       checkBranch(db, m, rnd, where, false);

@@ -4,9 +4,8 @@
  * (node:crypto over the record as the doc draws it); and hostile input to both row decoders.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { fromHex, SeededRandom, toHex, utf8Encode } from '../../src/base/index.js';
+import { fromHex, SeededRandom, toHex } from '../../src/base/index.js';
 import {
   chainHash,
   decodeEventRow,
@@ -19,33 +18,11 @@ import {
   ValueDecodeError,
 } from '../../src/engine/index.js';
 import { checkHostile } from '../helpers/hostile.js';
+import { referenceChainHash } from '../support/chain-hash.js';
 
 const HASH = new Uint8Array(32).map((_, i) => i);
 const ORIGIN = new Uint8Array(32).fill(0xab);
 const TS = 1_700_000_000_000;
-
-/** The chain record exactly as docs/formats/events.md draws it, hashed by node:crypto. */
-function docChainHash(
-  seq: number,
-  type: string,
-  timestamp: number,
-  data: Uint8Array,
-  origin: Uint8Array | undefined,
-  previous: Uint8Array,
-): string {
-  const t = utf8Encode(type);
-  const fixed = Buffer.alloc(8 + 8 + 4);
-  fixed.write('STRATEVT', 0, 'ascii');
-  fixed.writeBigUInt64LE(BigInt(seq), 8);
-  fixed.writeUInt32LE(t.length, 16);
-  const mid = Buffer.alloc(12);
-  mid.writeDoubleLE(timestamp, 0);
-  mid.writeUInt32LE(data.length, 8);
-  const h = createHash('sha256').update(fixed).update(t).update(mid).update(data);
-  h.update(Buffer.from([origin === undefined ? 0 : 1]));
-  if (origin !== undefined) h.update(origin);
-  return h.update(previous).digest('hex');
-}
 
 describe('event rows: golden bytes', () => {
   it('head row', () => {
@@ -108,10 +85,10 @@ describe('event rows: golden bytes', () => {
     const data = encodeValue({ tool: 'search' });
     const first = chainHash(0, 'tool_call', TS, data, undefined, EVENT_HASH_ZERO);
     assert.equal(toHex(first), '2afb36bee084b88eaab90dda98945edea25e9f5a3d064da1533fedb5f16694ba');
-    assert.equal(toHex(first), docChainHash(0, 'tool_call', TS, data, undefined, EVENT_HASH_ZERO));
+    assert.equal(toHex(first), referenceChainHash(0, 'tool_call', TS, data, undefined, EVENT_HASH_ZERO));
     const copy = chainHash(1, 'tool_call', TS, data, ORIGIN, HASH);
     assert.equal(toHex(copy), '25bb8f8195720488737c86412a2e427344146f37ecfc13e9d2b7f0f47b555834');
-    assert.equal(toHex(copy), docChainHash(1, 'tool_call', TS, data, ORIGIN, HASH));
+    assert.equal(toHex(copy), referenceChainHash(1, 'tool_call', TS, data, ORIGIN, HASH));
     const rnd = new SeededRandom(3);
     for (let i = 0; i < 100; i++) {
       const seq = rnd.int(2 ** 31) * rnd.int(1000);
@@ -122,7 +99,7 @@ describe('event rows: golden bytes', () => {
       const ts = rnd.float() * 2e12;
       assert.equal(
         toHex(chainHash(seq, type, ts, d, o, prev)),
-        docChainHash(seq, type, ts, d, o, prev),
+        referenceChainHash(seq, type, ts, d, o, prev),
         `random #${i}`,
       );
     }

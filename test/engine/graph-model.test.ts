@@ -15,13 +15,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Strata } from '../../src/api/index.js';
+import type { Strata } from '../../src/api/index.js';
 import { type CrashModel, SimDisk } from '../../src/backend/index.js';
 import { isStrataError, ManualClock, SeededRandom } from '../../src/base/index.js';
 import type { Direction, Graph, Props } from '../../src/engine/index.js';
-import { nodeScheduler } from '../../src/node.js';
+import { pathOf } from '../support/model-branch.js';
 import { DEEP, seeds } from '../support/seeds.js';
-import { copyDisk, TINY_LSM } from '../support/sim.js';
+import { crashAndRecover, openSim } from '../support/sim.js';
 
 const SEEDS = seeds([21, 22, 23], [1, 2, 3, 4, 5, 6]);
 const STEPS = DEEP ? 1500 : 600;
@@ -73,13 +73,7 @@ class ModelBranch {
     this.states.push({ version, state });
   }
   path(): [ModelBranch, number][] {
-    const out: [ModelBranch, number][] = [];
-    let cap = Number.POSITIVE_INFINITY;
-    for (let b: ModelBranch | undefined = this; b !== undefined; b = b.parent) {
-      out.push([b, cap]);
-      cap = Math.min(cap, b.forkVersion);
-    }
-    return out;
+    return pathOf<ModelBranch>(this);
   }
 }
 
@@ -345,17 +339,12 @@ async function runSeed(seed: number): Promise<Stats> {
   const clock = new ManualClock(1_000_000);
   const mode = CACHE_MODES[seed % CACHE_MODES.length]!;
   let hits = 0;
-  const open = async (): Promise<Strata> => {
-    const db = await Strata.open('graph', {
-      backend: disk.backend(),
-      durability: 'strict',
-      clock,
-      scheduler: nodeScheduler,
-      lsm: TINY_LSM,
-    });
+  const openOn = async (d: SimDisk): Promise<Strata> => {
+    const db = await openSim(d, clock);
     db.branch().graph.configureCache({ mode });
     return db;
   };
+  const open = (): Promise<Strata> => openOn(disk);
   const countHits = (): void => {
     for (const m of branches.values()) hits += db.branch(m.name).graph.cacheInfo().hits;
   };
@@ -562,13 +551,11 @@ async function runSeed(seed: number): Promise<Stats> {
     } else if (r < 92) {
       const model = MODELS[rnd.int(MODELS.length)]!;
       countHits();
-      disk.crash(model, new SeededRandom(seed * 1000 + step));
-      await db.close().catch(() => undefined);
       stats.crashes++;
-      db = await open();
-      checkAll(`${where} (after a ${model} crash)`);
-      await db.close();
-      disk = await copyDisk(disk);
+      disk = await crashAndRecover(disk, db, model, new SeededRandom(seed * 1000 + step), openOn, (r) => {
+        db = r;
+        checkAll(`${where} (after a ${model} crash)`);
+      });
       db = await open();
     } else {
       // Reads now and as of a random past version.

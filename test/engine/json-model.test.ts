@@ -11,14 +11,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type Branch, Strata } from '../../src/api/index.js';
+import type { Branch, Strata } from '../../src/api/index.js';
 import { SimDisk } from '../../src/backend/index.js';
 import { isStrataError, ManualClock, SeededRandom } from '../../src/base/index.js';
 import { formatPath, type JsonStep } from '../../src/engine/json-path.js';
 import type { Value } from '../../src/engine/value-codec.js';
-import { nodeScheduler } from '../../src/node.js';
 import { DEEP, seeds } from '../support/seeds.js';
-import { copyDisk, TINY_LSM } from '../support/sim.js';
+import { crashAndRecover, openSim } from '../support/sim.js';
 
 const SEEDS = seeds([21, 22], [1, 2, 3, 4, 5, 6]);
 const STEPS = DEEP ? 1200 : 350;
@@ -407,14 +406,8 @@ async function runSeed(
   const rnd = new SeededRandom(seed);
   let disk = new SimDisk();
   const clock = new ManualClock(1_000_000);
-  const open = (): Promise<Strata> =>
-    Strata.open('json', {
-      backend: disk.backend(),
-      durability: 'strict',
-      clock,
-      scheduler: nodeScheduler,
-      lsm: TINY_LSM,
-    });
+  const openOn = (d: SimDisk): Promise<Strata> => openSim(d, clock);
+  const open = (): Promise<Strata> => openOn(disk);
   let db = await open();
   const branches = new Map<string, ModelBranch>([['main', new ModelBranch('main')]]);
   const merged = new Map<string, number>();
@@ -565,13 +558,10 @@ async function runSeed(
       db = await open();
       for (const mb of branches.values()) checkBranch(db, mb, rnd, `${where} (reopened)`, true);
     } else if (r < 97) {
-      disk.crash('strict', new SeededRandom(seed * 1000 + step));
-      await db.close().catch(() => undefined);
       stats.crashes++;
-      db = await open();
-      for (const mb of branches.values()) checkBranch(db, mb, rnd, `${where} (after a crash)`, true);
-      await db.close();
-      disk = await copyDisk(disk);
+      disk = await crashAndRecover(disk, db, 'strict', new SeededRandom(seed * 1000 + step), openOn, (r) => {
+        for (const mb of branches.values()) checkBranch(r, mb, rnd, `${where} (after a crash)`, true);
+      });
       db = await open();
     } else {
       checkBranch(db, m, rnd, where, false);

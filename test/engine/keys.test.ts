@@ -68,7 +68,9 @@ describe('row keys', () => {
     assert.throws(() => prefixEnd('\u00ff'));
     const p = segment('x');
     assert.ok(`${p}\u00ff\u00ff` < prefixEnd(p));
-    assert.ok(segment('x\u0000') >= prefixEnd(p) || !segment('x\u0000').startsWith(p));
+    for (const other of [segment('xa'), segment('x\u0000'), segment('')]) {
+      assert.ok(!(other >= p && other < prefixEnd(p)), `${JSON.stringify(other)} is outside the range of x`);
+    }
   });
 
   it('checkKey refuses what is not a valid key', () => {

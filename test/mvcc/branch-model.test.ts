@@ -11,13 +11,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type Branch, Strata } from '../../src/api/index.js';
+import type { Branch, Strata } from '../../src/api/index.js';
 import { type CrashModel, SimDisk } from '../../src/backend/index.js';
 import { isStrataError, ManualClock, SeededRandom } from '../../src/base/index.js';
-import { nodeScheduler } from '../../src/node.js';
 import type { RetentionPolicy } from '../../src/storage/index.js';
+import { pathOf } from '../support/model-branch.js';
 import { DEEP, seeds } from '../support/seeds.js';
-import { copyDisk, TINY_LSM } from '../support/sim.js';
+import { crashAndRecover, openSim } from '../support/sim.js';
 
 const SEEDS = seeds([11, 12], [1, 2, 3, 4, 5, 6, 7, 8]);
 const STEPS = DEEP ? 1500 : 500;
@@ -46,13 +46,7 @@ class ModelBranch {
 
   /** This branch and its ancestors, each with the version cap a read from here has on it. */
   path(): [ModelBranch, number][] {
-    const out: [ModelBranch, number][] = [];
-    let cap = Number.POSITIVE_INFINITY;
-    for (let b: ModelBranch | undefined = this; b !== undefined; b = b.parent) {
-      out.push([b, cap]);
-      cap = Math.min(cap, b.forkVersion);
-    }
-    return out;
+    return pathOf<ModelBranch>(this);
   }
 
   forkAt(name: string, version: number, atNewest = true): ModelBranch {
@@ -225,15 +219,9 @@ async function runSeed(seed: number, retention?: RetentionPolicy): Promise<SeedS
   const rnd = new SeededRandom(seed);
   let disk = new SimDisk();
   const clock = new ManualClock(1_000_000);
-  const open = (): Promise<Strata> =>
-    Strata.open('branches', {
-      backend: disk.backend(),
-      durability: 'strict',
-      clock,
-      scheduler: nodeScheduler,
-      lsm: TINY_LSM,
-      ...(retention === undefined ? {} : { retention }),
-    });
+  const openOn = (d: SimDisk): Promise<Strata> =>
+    openSim(d, clock, retention === undefined ? {} : { retention });
+  const open = (): Promise<Strata> => openOn(disk);
   let db = await open();
   const branches = new Map<string, ModelBranch>([['main', new ModelBranch('main')]]);
   const depth = new Map<string, number>([['main', 0]]);
@@ -372,14 +360,11 @@ async function runSeed(seed: number, retention?: RetentionPolicy): Promise<SeedS
     } else if (r < 76) {
       // Strict mode: everything acknowledged is durable, so a crash under any model loses nothing.
       const model = MODELS[rnd.int(MODELS.length)]!;
-      disk.crash(model, new SeededRandom(seed * 1000 + step));
-      await db.close().catch(() => undefined);
       crashes++;
-      db = await open();
-      for (const mb of branches.values()) checkBranch(db, mb, rnd, `${where} (after a ${model} crash)`, true);
-      // Continue on a fresh copy of the recovered disk, so later crashes start from it.
-      await db.close();
-      disk = await copyDisk(disk);
+      disk = await crashAndRecover(disk, db, model, new SeededRandom(seed * 1000 + step), openOn, (r) => {
+        for (const mb of branches.values())
+          checkBranch(r, mb, rnd, `${where} (after a ${model} crash)`, true);
+      });
       db = await open();
     } else {
       checkBranch(db, m, rnd, where, false);
